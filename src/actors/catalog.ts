@@ -1,0 +1,79 @@
+// Concerts and their schedule actors, addressed by id.
+import { ApiError } from "../errors.js";
+import type { ConcertRow, ScheduleRow, Store } from "../store/store.js";
+import type { IdSequence } from "./ids.js";
+import { type ScheduleActor } from "./schedule.js";
+
+export interface NewConcert {
+  title: string;
+  schedules: { startsAt: string; seatCount: number; price: number }[];
+}
+
+export class Catalog {
+  private readonly concerts = new Map<number, ConcertRow>();
+  private readonly schedules = new Map<number, ScheduleActor>();
+  private readonly schedulesByConcert = new Map<number, ScheduleActor[]>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly ids: { concert: IdSequence; schedule: IdSequence },
+    private readonly makeSchedule: (row: ScheduleRow, seats: Uint8Array) => ScheduleActor,
+  ) {}
+
+  addConcert(concert: ConcertRow): void {
+    this.concerts.set(concert.id, concert);
+    this.schedulesByConcert.set(concert.id, []);
+  }
+
+  addSchedule(row: ScheduleRow, seats: Uint8Array): ScheduleActor {
+    const actor = this.makeSchedule(row, seats);
+    this.schedules.set(row.id, actor);
+    this.schedulesByConcert.get(row.concertId)?.push(actor);
+    return actor;
+  }
+
+  listConcerts(): ConcertRow[] {
+    return [...this.concerts.values()];
+  }
+
+  schedulesOf(concertId: number): ScheduleActor[] {
+    const list = this.schedulesByConcert.get(concertId);
+    if (!list) throw new ApiError("NOT_FOUND", `concert ${concertId} not found`);
+    return list;
+  }
+
+  schedule(scheduleId: number): ScheduleActor {
+    const actor = this.schedules.get(scheduleId);
+    if (!actor) throw new ApiError("NOT_FOUND", `schedule ${scheduleId} not found`);
+    return actor;
+  }
+
+  allSchedules(): IterableIterator<ScheduleActor> {
+    return this.schedules.values();
+  }
+
+  /**
+   * Allocates ids for a new concert and returns its rows and the write that stores them; the
+   * caller adds it to memory (`install`) once that write is committed.
+   */
+  plan(input: NewConcert, now: number) {
+    const concert: ConcertRow = { id: this.ids.concert.next(), title: input.title };
+    const schedules: ScheduleRow[] = input.schedules.map((s) => ({
+      id: this.ids.schedule.next(),
+      concertId: concert.id,
+      startsAt: s.startsAt,
+      seatCount: s.seatCount,
+      price: s.price,
+    }));
+    const write = () => {
+      this.store.insertConcert(concert, now);
+      for (const schedule of schedules) this.store.insertSchedule(schedule);
+    };
+    return { concert, schedules, write };
+  }
+
+  install(concert: ConcertRow, schedules: ScheduleRow[]): void {
+    this.addConcert(concert);
+    for (const row of schedules) this.addSchedule(row, new Uint8Array(row.seatCount));
+  }
+}

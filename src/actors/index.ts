@@ -1,0 +1,104 @@
+// The actor host: builds every actor from the database at start-up and addresses them by id.
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import type { CommitQueue } from "../store/commitQueue.js";
+import type { ReservationRow, Store } from "../store/store.js";
+import { Catalog } from "./catalog.js";
+import { IdempotencyRecords } from "./idempotency.js";
+import { IdSequence } from "./ids.js";
+import { Payments } from "./payments.js";
+import { QueueActor } from "./queue.js";
+import { Reservations } from "./reservations.js";
+import { type SeatDiff, ScheduleActor, seatMapFor } from "./schedule.js";
+import { Wallets } from "./wallets.js";
+
+export interface Actors {
+  catalog: Catalog;
+  reservations: Reservations;
+  wallets: Wallets;
+  payments: Payments;
+  queue: QueueActor;
+  idempotency: IdempotencyRecords;
+  commits: CommitQueue;
+  /** Stops timers of every actor (shutdown). */
+  stop(): void;
+}
+
+export interface ActorOptions {
+  config: Config;
+  store: Store;
+  commits: CommitQueue;
+  log: Logger;
+  /** Where seat diffs go (the WebSocket topics); set by the transport after start-up. */
+  publishSeats: (diff: SeatDiff) => void;
+}
+
+export function createActors({ config, store, commits, log, publishSeats }: ActorOptions): Actors {
+  const now = Date.now();
+  const max = store.maxIds();
+  const ids = {
+    concert: new IdSequence(max.concert),
+    schedule: new IdSequence(max.schedule),
+    reservation: new IdSequence(max.reservation),
+    payment: new IdSequence(max.payment),
+  };
+  const commit = (write: () => void) => commits.commit(write);
+
+  let reservations: Reservations | undefined;
+  const catalog = new Catalog(
+    store,
+    ids,
+    (row, seats) =>
+      new ScheduleActor(row, seats, {
+        onHoldExpired: (hold) => reservations?.expire(hold),
+        publish: publishSeats,
+        afterPending: () => commits.afterPending(),
+        diffIntervalMs: config.seatDiffIntervalMs,
+      }),
+  );
+  reservations = new Reservations(store, catalog, ids.reservation, commit, config.maxHoldsPerUser);
+
+  // Seat maps come from live reservations; held ones get their seat actors back with their
+  // original expiresAt (those already past expire at once).
+  const live = store.liveReservations();
+  const liveBySchedule = new Map<number, ReservationRow[]>();
+  for (const r of live) {
+    const list = liveBySchedule.get(r.scheduleId);
+    if (list) list.push(r);
+    else liveBySchedule.set(r.scheduleId, [r]);
+  }
+  for (const concert of store.allConcerts()) catalog.addConcert(concert);
+  for (const row of store.allSchedules()) {
+    catalog.addSchedule(row, seatMapFor(row.seatCount, liveBySchedule.get(row.id) ?? []));
+  }
+  for (const row of live) if (row.status === "held") reservations.restore(row);
+
+  const wallets = new Wallets(store);
+  const queue = new QueueActor(config.queue, store, commits);
+  queue.restore(store.allQueueTokens(), now);
+  const idempotency = new IdempotencyRecords(store, now);
+  const payments = new Payments(store, reservations, wallets, queue, ids.payment, commits);
+
+  const pruneTimer = setInterval(() => void commit(idempotency.prune(Date.now())), 60 * 60 * 1000);
+  pruneTimer.unref();
+  queue.start();
+  log.info(
+    { concerts: catalog.listConcerts().length, liveReservations: live.length, queueTokens: queue.waiting + queue.active },
+    "state restored",
+  );
+
+  return {
+    catalog,
+    reservations,
+    wallets,
+    payments,
+    queue,
+    idempotency,
+    commits,
+    stop() {
+      clearInterval(pruneTimer);
+      queue.stop();
+      for (const schedule of catalog.allSchedules()) schedule.stop();
+    },
+  };
+}

@@ -1,0 +1,200 @@
+// The waiting room's actor: the queue machine, its tick, its rows on disk and who is present.
+import { randomBytes } from "node:crypto";
+import { type Actor, createActor } from "xstate";
+import { etaSeconds, positionOf, type QueueEntry, queueMachine, waitingCount } from "../../machines/queue.js";
+import { ApiError } from "../errors.js";
+import type { CommitQueue } from "../store/commitQueue.js";
+import type { QueueTokenRow, Store } from "../store/store.js";
+
+export interface QueueStatus {
+  token: string;
+  status: "waiting" | "active";
+  position: number;
+  waiting: number;
+  active: number;
+  etaSeconds: number;
+  expiresAt: string;
+}
+
+export interface QueueSettings {
+  activeMax: number;
+  activeTtlMs: number;
+  waitingIdleMs: number;
+  tickMs: number;
+}
+
+export interface QueueHooks {
+  /** A token was admitted or left the line (pushes to the connections that checked it in). */
+  onTokenChange(token: string, change: { status: "active" } | { status: "expired"; reason: string }): void;
+  /** After each tick: positions may have moved. */
+  onTick(): void;
+}
+
+export class QueueActor {
+  private readonly machine: Actor<typeof queueMachine>;
+  /** Open WebSocket connections per token: a present waiter does not go idle. */
+  private readonly present = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private hooks: QueueHooks = { onTokenChange: () => {}, onTick: () => {} };
+
+  constructor(
+    private readonly settings: QueueSettings,
+    private readonly store: Store,
+    private readonly commits: CommitQueue,
+  ) {
+    this.machine = createActor(queueMachine, {
+      input: {
+        activeMax: settings.activeMax,
+        activeTtlMs: settings.activeTtlMs,
+        waitingIdleMs: settings.waitingIdleMs,
+      },
+    });
+    // Every admission and departure is written in the batch of the turn that caused it.
+    this.machine.on("admitted", ({ token, activatedAt, expiresAt }) => {
+      void this.commits.commit(() => this.store.activateQueueToken(token, activatedAt, expiresAt)).then(() =>
+        this.hooks.onTokenChange(token, { status: "active" }),
+      );
+    });
+    this.machine.on("left", ({ token, reason }) => {
+      this.present.delete(token);
+      void this.commits.commit(() => this.store.deleteQueueToken(token)).then(() =>
+        this.hooks.onTokenChange(token, { status: "expired", reason }),
+      );
+    });
+    this.machine.start();
+  }
+
+  setHooks(hooks: QueueHooks): void {
+    this.hooks = hooks;
+  }
+
+  /** Puts back the tokens on disk (start-up); waiting ones get a fresh idle allowance. */
+  restore(rows: QueueTokenRow[], now: number): void {
+    const entries: QueueEntry[] = rows.map((row) => ({ ...row, lastSeenAt: now }));
+    this.machine.send({ type: "RESTORE", entries, now });
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(Date.now()), this.settings.tickMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.machine.stop();
+  }
+
+  private get context() {
+    return this.machine.getSnapshot().context;
+  }
+
+  get waiting(): number {
+    return waitingCount(this.context);
+  }
+
+  get active(): number {
+    return this.context.activeCount;
+  }
+
+  tick(now: number): void {
+    for (const token of this.present.keys()) this.machine.send({ type: "SEEN", token, now });
+    this.machine.send({ type: "TICK", now });
+    this.hooks.onTick();
+  }
+
+  /**
+   * A check-in: refreshes the caller's live token, or issues one (at the back of the line, or
+   * admitted at once when there is room and nobody waits). Resolves once the token is durable.
+   */
+  async check(userId: string, givenToken: string | undefined, now: number): Promise<QueueStatus> {
+    if (givenToken !== undefined) {
+      const given = this.context.byToken.get(givenToken);
+      if (given && given.userId !== userId) throw new ApiError("FORBIDDEN", "this queue token belongs to another user");
+    }
+    const existing = this.liveEntryOf(userId, now);
+    if (existing) {
+      this.machine.send({ type: "SEEN", token: existing.token, now });
+      // A check must not answer before the token's own insert or admission is committed.
+      await this.commits.afterPending();
+      return this.status(existing.token, now)!;
+    }
+    const token = randomBytes(18).toString("base64url");
+    const row: QueueTokenRow = {
+      token,
+      userId,
+      seq: this.context.nextSeq,
+      status: "waiting",
+      joinedAt: now,
+      activatedAt: null,
+      expiresAt: null,
+    };
+    const inserted = this.commits.commit(() => this.store.insertQueueToken(row));
+    this.machine.send({ type: "JOIN", token, userId, now });
+    await inserted;
+    return this.status(token, now)!;
+  }
+
+  /** The user's token if it is still live at `now` (an active one past its TTL is not). */
+  private liveEntryOf(userId: string, now: number): QueueEntry | undefined {
+    const token = this.context.byUser.get(userId);
+    const entry = token === undefined ? undefined : this.context.byToken.get(token);
+    if (!entry) return undefined;
+    if (entry.status === "active" && entry.expiresAt !== null && entry.expiresAt <= now) {
+      this.machine.send({ type: "TICK", now });
+      return undefined;
+    }
+    return entry;
+  }
+
+  status(token: string, now: number): QueueStatus | undefined {
+    const context = this.context;
+    const entry = context.byToken.get(token);
+    if (!entry) return undefined;
+    const position = positionOf(context, token);
+    const active = entry.status === "active";
+    const expiresAt = active ? entry.expiresAt! : entry.lastSeenAt + this.settings.waitingIdleMs;
+    return {
+      token,
+      status: entry.status,
+      position,
+      waiting: waitingCount(context),
+      active: context.activeCount,
+      etaSeconds: active ? 0 : etaSeconds(context, position, now),
+      expiresAt: new Date(expiresAt).toISOString(),
+    };
+  }
+
+  /** The gate of [active] routes. */
+  assertActive(userId: string, token: string | undefined, now: number): void {
+    if (!token) throw new ApiError("TOKEN_INVALID", "a Queue-Token header is required");
+    const entry = this.context.byToken.get(token);
+    if (!entry || (entry.status === "active" && entry.expiresAt !== null && entry.expiresAt <= now)) {
+      throw new ApiError("TOKEN_INVALID", "unknown or expired queue token");
+    }
+    if (entry.userId !== userId) throw new ApiError("FORBIDDEN", "this queue token belongs to another user");
+    if (entry.status !== "active") throw new ApiError("TOKEN_NOT_ACTIVE", "this queue token is still waiting");
+  }
+
+  /** Ends the user's token (a payment); its removal is written in the same turn's batch. */
+  endFor(userId: string, now: number): void {
+    const token = this.context.byUser.get(userId);
+    if (token !== undefined) this.machine.send({ type: "END", token, now });
+  }
+
+  /** An open WebSocket that checked in keeps its waiting token present. */
+  attach(token: string): void {
+    this.present.set(token, (this.present.get(token) ?? 0) + 1);
+  }
+
+  detach(token: string, now: number): void {
+    const count = this.present.get(token);
+    if (count === undefined) return;
+    if (count > 1) {
+      this.present.set(token, count - 1);
+      return;
+    }
+    this.present.delete(token);
+    // The idle clock starts when the last socket goes.
+    if (this.context.byToken.has(token)) this.machine.send({ type: "SEEN", token, now });
+  }
+}

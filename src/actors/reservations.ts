@@ -1,0 +1,176 @@
+// Reservations: live holds (seat actors inside their schedules), their end by release, expiry
+// or sale, and lookups of any reservation ever made.
+import { ApiError } from "../errors.js";
+import type { ReservationRow, ReservationStatus, Store } from "../store/store.js";
+import type { Catalog } from "./catalog.js";
+import type { IdSequence } from "./ids.js";
+import type { Hold } from "./schedule.js";
+
+export interface ReservationView {
+  reservationId: number;
+  scheduleId: number;
+  seatNo: number;
+  price: number;
+  status: ReservationStatus;
+  expiresAt: string;
+}
+
+type Commit = (write: () => void) => Promise<void>;
+
+export class Reservations {
+  private readonly live = new Map<number, Hold>();
+  private readonly liveByUser = new Map<string, Set<number>>();
+  /** Holds that ended in memory whose change is not committed yet: lookups must not read stale rows. */
+  private readonly settling = new Map<number, { hold: Hold; status: ReservationStatus }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly ids: IdSequence,
+    private readonly commit: Commit,
+    private readonly maxHoldsPerUser: number,
+  ) {}
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  holdsOf(userId: string): number {
+    return this.liveByUser.get(userId)?.size ?? 0;
+  }
+
+  /** Holds a seat for `userId` until now + ttl; resolves once the hold is durable. */
+  async hold(userId: string, scheduleId: number, seatNo: number, ttlMs: number, now: number): Promise<ReservationView> {
+    const schedule = this.catalog.schedule(scheduleId);
+    if (!schedule.hasSeat(seatNo)) throw new ApiError("NOT_FOUND", `seat ${seatNo} not found in schedule ${scheduleId}`);
+    if (this.holdsOf(userId) >= this.maxHoldsPerUser) {
+      throw new ApiError("HOLD_LIMIT", `you already hold ${this.maxHoldsPerUser} seats`);
+    }
+    if (!schedule.isAvailable(seatNo)) throw new ApiError("SEAT_UNAVAILABLE", `seat ${seatNo} is held or sold`);
+    const hold: Hold = {
+      reservationId: this.ids.next(),
+      userId,
+      scheduleId,
+      seatNo,
+      price: schedule.price,
+      expiresAt: now + ttlMs,
+      createdAt: now,
+    };
+    schedule.hold(hold);
+    this.track(hold);
+    await this.commit(() => this.store.insertHold({ ...hold, id: hold.reservationId, status: "held", paymentId: null }));
+    return view(hold, "held");
+  }
+
+  /** Puts back a held reservation read from disk (start-up). */
+  restore(row: ReservationRow): void {
+    const hold: Hold = {
+      reservationId: row.id,
+      userId: row.userId,
+      scheduleId: row.scheduleId,
+      seatNo: row.seatNo,
+      price: row.price,
+      expiresAt: row.expiresAt,
+      createdAt: row.createdAt,
+    };
+    this.track(hold);
+    this.catalog.schedule(row.scheduleId).restoreHold(hold);
+  }
+
+  /** Any reservation, live or not, as its owner sees it; checks ownership. */
+  get(userId: string, reservationId: number, now: number): ReservationView {
+    const live = this.live.get(reservationId);
+    if (live) {
+      assertOwner(live, userId);
+      return view(live, live.expiresAt <= now ? "expired" : "held");
+    }
+    const settling = this.settling.get(reservationId);
+    if (settling) {
+      assertOwner(settling.hold, userId);
+      return view(settling.hold, settling.status);
+    }
+    const row = this.store.reservationById(reservationId);
+    if (!row) throw new ApiError("NOT_FOUND", `reservation ${reservationId} not found`);
+    assertOwner(row, userId);
+    const status = row.status === "held" && row.expiresAt <= now ? "expired" : row.status;
+    return view({ ...row, reservationId: row.id }, status);
+  }
+
+  /**
+   * The live hold `reservationId` of `userId`, for release or payment; otherwise the error that
+   * says why not (404, 403, 409 ALREADY_PAID, 410 HOLD_EXPIRED). A hold past its expiresAt whose
+   * timer has not fired yet is expired here and now.
+   */
+  liveHoldOf(userId: string, reservationId: number, now: number): Hold {
+    const live = this.live.get(reservationId);
+    if (live) {
+      assertOwner(live, userId);
+      if (live.expiresAt > now) return live;
+      this.end(live, "expired");
+      throw new ApiError("HOLD_EXPIRED", `reservation ${reservationId} has expired`);
+    }
+    const { status } = this.get(userId, reservationId, now);
+    if (status === "paid") throw new ApiError("ALREADY_PAID", `reservation ${reservationId} is already paid`);
+    throw new ApiError("HOLD_EXPIRED", `reservation ${reservationId} has ${status}`);
+  }
+
+  async release(userId: string, reservationId: number, now: number): Promise<{ reservationId: number; status: "released" }> {
+    const hold = this.liveHoldOf(userId, reservationId, now);
+    await this.end(hold, "released");
+    return { reservationId, status: "released" };
+  }
+
+  /** A hold's timer ran out (seat actor): the seat is available again. */
+  expire(hold: Hold): void {
+    if (this.live.get(hold.reservationId) === hold) void this.end(hold, "expired");
+  }
+
+  /** Sells live holds (already checked in this turn); returns the write that records the sale. */
+  sell(holds: Hold[], paymentId: number): () => void {
+    for (const hold of holds) {
+      this.catalog.schedule(hold.scheduleId).sell(hold.seatNo, hold.userId);
+      this.untrack(hold, "paid");
+    }
+    return () => {
+      for (const hold of holds) this.store.payReservation(hold.reservationId, paymentId);
+    };
+  }
+
+  private end(hold: Hold, status: "released" | "expired"): Promise<void> {
+    this.catalog.schedule(hold.scheduleId).free(hold.seatNo, status === "released" ? hold.userId : null);
+    return this.untrack(hold, status, () => this.store.endHold(hold.reservationId, status));
+  }
+
+  private track(hold: Hold): void {
+    this.live.set(hold.reservationId, hold);
+    let mine = this.liveByUser.get(hold.userId);
+    if (!mine) this.liveByUser.set(hold.userId, (mine = new Set()));
+    mine.add(hold.reservationId);
+  }
+
+  private untrack(hold: Hold, status: ReservationStatus, write: () => void = () => {}): Promise<void> {
+    this.live.delete(hold.reservationId);
+    const mine = this.liveByUser.get(hold.userId);
+    mine?.delete(hold.reservationId);
+    if (mine?.size === 0) this.liveByUser.delete(hold.userId);
+    this.settling.set(hold.reservationId, { hold, status });
+    return this.commit(write).then(() => {
+      this.settling.delete(hold.reservationId);
+    });
+  }
+}
+
+function assertOwner(reservation: { userId: string }, userId: string): void {
+  if (reservation.userId !== userId) throw new ApiError("FORBIDDEN", "this reservation belongs to another user");
+}
+
+function view(hold: Omit<Hold, "userId" | "createdAt">, status: ReservationStatus): ReservationView {
+  return {
+    reservationId: hold.reservationId,
+    scheduleId: hold.scheduleId,
+    seatNo: hold.seatNo,
+    price: hold.price,
+    status,
+    expiresAt: new Date(hold.expiresAt).toISOString(),
+  };
+}

@@ -1,0 +1,45 @@
+// admin.concerts.create — add a concert with its schedules; POST /v1/admin/concerts.
+import { z } from "zod";
+import { ApiError } from "../../errors.js";
+import { defineOp } from "../op.js";
+
+const isoDateTime = z
+  .string()
+  .max(64)
+  .refine((value) => !Number.isNaN(Date.parse(value)) && /^\d{4}-\d{2}-\d{2}T/.test(value), {
+    message: "must be an ISO-8601 date-time",
+  });
+
+export const adminConcertsCreate = defineOp({
+  name: "admin.concerts.create",
+  http: { method: "POST", path: "/v1/admin/concerts", status: 201 },
+  gate: "admin",
+  args: z.object({
+    title: z.string().trim().min(1).max(200),
+    schedules: z
+      .array(
+        z.object({
+          startsAt: isoDateTime,
+          seatCount: z.number().int().min(1).max(100_000),
+          price: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        }),
+      )
+      .min(1)
+      .max(100),
+  }),
+  async handle({ title, schedules }, { actors, config, now }) {
+    // A price is bounded like a charge, so one seat can always be paid for.
+    if (schedules.some((s) => s.price > config.chargeMax)) {
+      throw new ApiError("INVALID_ARGUMENT", `schedules[].price must be at most ${config.chargeMax}`);
+    }
+    const normalised = schedules.map((s) => ({ ...s, startsAt: new Date(s.startsAt).toISOString() }));
+    const plan = actors.catalog.plan({ title, schedules: normalised }, now);
+    await actors.commits.commit(plan.write);
+    actors.catalog.install(plan.concert, plan.schedules);
+    return {
+      id: plan.concert.id,
+      title: plan.concert.title,
+      schedules: plan.schedules.map((s) => ({ id: s.id, startsAt: s.startsAt, totalSeats: s.seatCount })),
+    };
+  },
+});

@@ -1,0 +1,25 @@
+// payments.create — pay several holds at once, idempotently; POST /v1/payments.
+import { z } from "zod";
+import { IdempotencyRecords } from "../../actors/idempotency.js";
+import { defineOp } from "../op.js";
+import { id, idempotencyKey } from "../schemas.js";
+
+export const paymentsCreate = defineOp({
+  name: "payments.create",
+  http: { method: "POST", path: "/v1/payments", status: 201 },
+  gate: "user",
+  args: z.object({
+    reservationIds: z
+      .array(id)
+      .min(1)
+      .max(100)
+      .refine((ids) => new Set(ids).size === ids.length, "reservationIds must not repeat"),
+    idempotencyKey,
+  }),
+  handle({ reservationIds, idempotencyKey: key }, { actors, userId, now }) {
+    const pay = actors.payments.pay.bind(actors.payments, userId, reservationIds, now);
+    if (key === undefined) return pay();
+    const fingerprint = IdempotencyRecords.fingerprint("payments.create", { reservationIds });
+    return actors.idempotency.run(userId, key, fingerprint, 201, now, pay);
+  },
+});

@@ -1,0 +1,14 @@
+// reservations.release — give a held seat back; DELETE /v1/reservations/:reservationId.
+import { z } from "zod";
+import { defineOp } from "../op.js";
+import { id } from "../schemas.js";
+
+export const reservationsRelease = defineOp({
+  name: "reservations.release",
+  http: { method: "DELETE", path: "/v1/reservations/:reservationId", status: 200 },
+  gate: "user",
+  args: z.object({ reservationId: id }),
+  handle({ reservationId }, { actors, userId, now }) {
+    return actors.reservations.release(userId, reservationId, now);
+  },
+});

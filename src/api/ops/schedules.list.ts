@@ -1,0 +1,21 @@
+// schedules.list — a concert's dates with seat counts; GET /v1/concerts/:concertId/schedules.
+import { z } from "zod";
+import { defineOp } from "../op.js";
+import { id } from "../schemas.js";
+
+export const schedulesList = defineOp({
+  name: "schedules.list",
+  http: { method: "GET", path: "/v1/concerts/:concertId/schedules", status: 200 },
+  gate: "active",
+  args: z.object({ concertId: id }),
+  handle({ concertId }, { actors }) {
+    const schedules = actors.catalog.schedulesOf(concertId).map((s) => ({
+      id: s.id,
+      concertId: s.concertId,
+      startsAt: s.startsAt,
+      totalSeats: s.totalSeats,
+      availableSeats: s.availableSeats,
+    }));
+    return { schedules };
+  },
+});

@@ -1,0 +1,120 @@
+// Builds the server from a Config: database, actors, transports; and closes it in order.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createActors } from "./actors/index.js";
+import type { SeatDiff } from "./actors/schedule.js";
+import { Dispatcher } from "./api/dispatch.js";
+import { createAdminAuthenticator } from "./auth/admin.js";
+import { createAuthenticator } from "./auth/users.js";
+import type { Config } from "./config.js";
+import { registerHttpRoutes } from "./http/routes.js";
+import type { Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
+import { CommitQueue } from "./store/commitQueue.js";
+import { openDatabase } from "./store/db.js";
+import { seedDemoCatalog } from "./store/seed.js";
+import { Store } from "./store/store.js";
+import { assertNativeUws, uWS } from "./uws.js";
+import { publishSeats, QueuePushes } from "./ws/pushes.js";
+import { registerWebSocket } from "./ws/routes.js";
+
+export interface RunningApp {
+  port: number;
+  /** Stops accepting, finishes in-flight work, closes sockets and the database. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** A commit failed: memory and disk disagree, so the process must stop (main exits). */
+  onFatal: (error: unknown) => void;
+}
+
+function demoCatalogFile(): string {
+  // dist/src/app.js and src/app.ts both sit below the project root, at different depths.
+  for (const relative of ["../data/demo-catalog.json", "../../data/demo-catalog.json"]) {
+    const file = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(file)) return file;
+  }
+  throw new Error("data/demo-catalog.json not found");
+}
+
+export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
+  assertNativeUws();
+  const db = openDatabase(config.dataDir, config.durability);
+  const store = new Store(db);
+  if (config.seedDemo) {
+    const seeded = seedDemoCatalog(store, demoCatalogFile(), Date.now());
+    if (seeded > 0) log.info({ concerts: seeded }, "demo catalog loaded");
+  }
+  const metrics = new Metrics();
+  const commits = new CommitQueue(db, {
+    onCommit: (seconds, writes) => metrics.commit(seconds, writes),
+    onFatal: (error) => {
+      log.fatal({ err: error }, "commit failed; stopping so that a restart rebuilds state from disk");
+      options.onFatal(error);
+    },
+  });
+  const app = uWS.App();
+  const actors = createActors({
+    config,
+    store,
+    commits,
+    log,
+    publishSeats: (diff: SeatDiff) => publishSeats(app, diff),
+  });
+  metrics.watch(actors);
+
+  const dispatcher = new Dispatcher({
+    actors,
+    config,
+    authenticate: createAuthenticator(config.authSecret),
+    authenticateAdmin: createAdminAuthenticator(config.adminToken),
+    metrics,
+    log,
+  });
+  let requestCounter = 0;
+  const nextRequestId = () => `r${(++requestCounter).toString(36)}`;
+  const queuePushes = new QueuePushes(actors.queue);
+  actors.queue.setHooks({
+    onTokenChange: (token, change) => queuePushes.tokenChanged(token, change),
+    onTick: () => queuePushes.positionsMoved(),
+  });
+  registerWebSocket(app, {
+    dispatcher,
+    authenticate: createAuthenticator(config.authSecret),
+    queuePushes,
+    maxFrameBytes: config.maxFrameBytes,
+    nextRequestId,
+  });
+  registerHttpRoutes(app, { dispatcher, metrics, maxBodyBytes: config.maxBodyBytes, nextRequestId });
+
+  const listenSocket = await new Promise<uWS.us_listen_socket>((done, fail) => {
+    app.listen(config.host, config.port, (socket) => {
+      if (socket) done(socket);
+      else fail(new Error(`cannot listen on ${config.host}:${config.port}`));
+    });
+  });
+  const port = uWS.us_socket_local_port(listenSocket);
+  const shownHost = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
+  log.info({ port, url: `http://${shownHost}:${port}` }, "listening");
+
+  let closed: Promise<void> | null = null;
+  return {
+    port,
+    close() {
+      closed ??= (async () => {
+        dispatcher.closing = true;
+        uWS.us_listen_socket_close(listenSocket);
+        await commits.whenIdle();
+        // Let replies of the last commit go out before the sockets close.
+        await new Promise((done) => setImmediate(done));
+        actors.stop();
+        // close() exists on the native app but not in this build's type declarations.
+        (app as unknown as { close(): void }).close();
+        db.close();
+        log.info("closed");
+      })();
+      return closed;
+    },
+  };
+}

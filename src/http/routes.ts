@@ -1,0 +1,107 @@
+// HTTP transport: maps each op's route onto uWS, decodes path, headers and JSON body, replies.
+import type { HttpRequest, TemplatedApp } from "uWebSockets.js";
+import type { Dispatcher } from "../api/dispatch.js";
+import type { Op } from "../api/op.js";
+import { ops } from "../api/ops/index.js";
+import { bearerToken } from "../auth/users.js";
+import { ApiError, errorBody } from "../errors.js";
+import type { Metrics } from "../metrics.js";
+import { readBody } from "./body.js";
+import { sendJson, sendText, type TrackedResponse } from "./reply.js";
+
+export interface HttpDeps {
+  dispatcher: Dispatcher;
+  metrics: Metrics;
+  maxBodyBytes: number;
+  nextRequestId: () => string;
+}
+
+const METHODS = { GET: "get", POST: "post", DELETE: "del" } as const;
+
+/** A path parameter becomes a number when it is a plain positive integer; the schema judges the rest. */
+function paramValue(raw: string): number | string {
+  return /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : raw;
+}
+
+export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
+  for (const op of ops) {
+    if (op.http) app[METHODS[op.http.method]](op.http.path, (res, req) => handleOp(op, res, req, deps));
+  }
+
+  app.get("/healthz", (res: TrackedResponse) => {
+    const closing = deps.dispatcher.closing;
+    sendJson(res, closing ? 503 : 200, closing ? errorBody(new ApiError("UNAVAILABLE", "shutting down")) : { ok: true });
+  });
+
+  app.get("/metrics", (res: TrackedResponse) => {
+    res.onAborted(() => {
+      res.done = true;
+    });
+    deps.metrics.registry.metrics().then(
+      (text) => sendText(res, 200, deps.metrics.registry.contentType, text),
+      () => sendJson(res, 500, errorBody(new ApiError("INTERNAL", "metrics unavailable"))),
+    );
+  });
+
+  app.any("/*", (res: TrackedResponse, req) => {
+    const started = performance.now();
+    const requestId = deps.nextRequestId();
+    const reply = { status: 404, body: errorBody(new ApiError("NOT_FOUND", `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`)) };
+    deps.dispatcher.record("http.unknown", reply, requestId, started);
+    sendJson(res, reply.status, reply.body, { requestId });
+  });
+}
+
+function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps): void {
+  const started = performance.now();
+  // uWS requests live only during this call: read every header and parameter now.
+  const requestId = req.getHeader("x-request-id").slice(0, 64) || deps.nextRequestId();
+  const bearer = bearerToken(req.getHeader("authorization"));
+  const queueToken = req.getHeader("queue-token") || undefined;
+  const idempotencyKey = req.getHeader("idempotency-key");
+  const contentLength = Number(req.getHeader("content-length") || 0);
+  const params: Record<string, unknown> = {};
+  op.http!.path.split("/").filter((segment) => segment.startsWith(":")).forEach((name, index) => {
+    params[name.slice(1)] = paramValue(req.getParameter(index));
+  });
+  if (idempotencyKey) params.idempotencyKey = idempotencyKey;
+  res.onAborted(() => {
+    res.done = true;
+  });
+
+  // A body that cannot be decoded is still authenticated first: its error travels as the args.
+  const run = (body: Record<string, unknown> | ApiError) => {
+    const args = body instanceof ApiError ? body : { ...body, ...params };
+    deps.dispatcher
+      .run({ op, args, requestId, bearer, queueToken })
+      .then((reply) => sendJson(res, reply.status, reply.body, { requestId }));
+  };
+  const fail = (error: ApiError, closeConnection = false) => {
+    const reply = { status: error.status, body: errorBody(error) };
+    deps.dispatcher.record(op.name, reply, requestId, started);
+    sendJson(res, reply.status, reply.body, { requestId, closeConnection });
+  };
+
+  if (op.http!.method !== "POST") {
+    run({});
+    return;
+  }
+  const tooLarge = () => fail(new ApiError("PAYLOAD_TOO_LARGE", `body over ${deps.maxBodyBytes} bytes`), true);
+  if (contentLength > deps.maxBodyBytes) {
+    tooLarge();
+    return;
+  }
+  readBody(res, deps.maxBodyBytes, (raw) => {
+    if (raw.length === 0) return run({});
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString("utf8"));
+    } catch {
+      return run(new ApiError("INVALID_ARGUMENT", "the body is not valid JSON"));
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return run(new ApiError("INVALID_ARGUMENT", "the body must be a JSON object"));
+    }
+    run(body as Record<string, unknown>);
+  }, tooLarge);
+}

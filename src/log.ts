@@ -1,0 +1,13 @@
+// The process logger: pino JSON lines on stdout.
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: undefined,
+    // Never let a credential reach the log, whatever a caller passes in.
+    redact: ["authorization", "*.authorization", "headers.authorization", "token", "*.secret"],
+  });
+}

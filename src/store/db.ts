@@ -1,0 +1,29 @@
+// Opens the SQLite database in WAL mode and brings its schema up to date.
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { migrations } from "./migrations/index.js";
+
+export type Db = Database.Database;
+
+export function openDatabase(dataDir: string, durability: "normal" | "full"): Db {
+  const db = new Database(join(dataDir, "tickets.db"));
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  // Keep the WAL from growing without bound under constant writes.
+  db.pragma("wal_autocheckpoint = 1000");
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.up);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+}

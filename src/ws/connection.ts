@@ -1,0 +1,12 @@
+// What a WebSocket connection remembers between frames.
+import type { Identity } from "../auth/users.js";
+
+export interface Connection {
+  identity: Identity;
+  /** The token its last queue.check got; gated ops use it unless args.token overrides. */
+  queueToken: string | undefined;
+  /** Queue pushes use the encoding of the queue.check that asked for them. */
+  queueBinary: boolean;
+  lastQueuePosition: number;
+  closed: boolean;
+}

@@ -1,0 +1,130 @@
+// WebSocket transport at /v1/ws: authenticates the upgrade, decodes frames, runs ops, replies.
+import type { TemplatedApp, WebSocket } from "uWebSockets.js";
+import type { Dispatcher } from "../api/dispatch.js";
+import type { Session } from "../api/op.js";
+import { opsByName } from "../api/ops/index.js";
+import { type Authenticate, bearerToken } from "../auth/users.js";
+import { ApiError, errorBody } from "../errors.js";
+import { decodeFrame, encodeFrame } from "./codec.js";
+import type { Connection } from "./connection.js";
+import { type QueuePushes, seatTopic } from "./pushes.js";
+
+export interface WsDeps {
+  dispatcher: Dispatcher;
+  authenticate: Authenticate;
+  queuePushes: QueuePushes;
+  maxFrameBytes: number;
+  nextRequestId: () => string;
+}
+
+/** Frames over this are refused by uWS itself (close 1009); up to it we answer PAYLOAD_TOO_LARGE. */
+const HARD_FRAME_LIMIT = 1024 * 1024;
+
+export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
+  app.ws<Connection>("/v1/ws", {
+    maxPayloadLength: HARD_FRAME_LIMIT,
+    maxBackpressure: 1024 * 1024,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade(res, req, context) {
+      const token = bearerToken(req.getHeader("authorization")) ?? (req.getQuery("access_token") || undefined);
+      const key = req.getHeader("sec-websocket-key");
+      const protocol = req.getHeader("sec-websocket-protocol");
+      const extensions = req.getHeader("sec-websocket-extensions");
+      let identity;
+      try {
+        identity = deps.authenticate(token);
+      } catch (error) {
+        const body = JSON.stringify(errorBody(error as ApiError));
+        res.cork(() => res.writeStatus("401 Unauthorized").writeHeader("content-type", "application/json").end(body));
+        return;
+      }
+      const connection: Connection = {
+        identity,
+        queueToken: undefined,
+        queueBinary: false,
+        lastQueuePosition: -1,
+        closed: false,
+      };
+      res.cork(() => res.upgrade(connection, key, protocol, extensions, context));
+    },
+    message(ws, message, isBinary) {
+      handleFrame(ws, message, isBinary, deps);
+    },
+    close(ws) {
+      ws.getUserData().closed = true;
+      deps.queuePushes.unfollow(ws, Date.now());
+    },
+  });
+}
+
+function reply(ws: WebSocket<Connection>, frame: object, isBinary: boolean): void {
+  if (ws.getUserData().closed) return;
+  ws.cork(() => ws.send(encodeFrame(frame, isBinary), isBinary));
+}
+
+function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: boolean, deps: WsDeps): void {
+  const started = performance.now();
+  const requestId = deps.nextRequestId();
+  const refuse = (id: unknown, error: ApiError) => {
+    const body = errorBody(error);
+    deps.dispatcher.record("ws.frame", { status: error.status, body }, requestId, started);
+    reply(ws, { id, ok: false, ...body }, isBinary);
+  };
+  if (message.byteLength > deps.maxFrameBytes) {
+    return refuse(null, new ApiError("PAYLOAD_TOO_LARGE", `frame over ${deps.maxFrameBytes} bytes`));
+  }
+  let request: unknown;
+  try {
+    request = decodeFrame(message, isBinary);
+  } catch {
+    return refuse(null, new ApiError("INVALID_ARGUMENT", isBinary ? "the frame is not valid MessagePack" : "the frame is not valid JSON"));
+  }
+  if (typeof request !== "object" || request === null || Array.isArray(request)) {
+    return refuse(null, new ApiError("INVALID_ARGUMENT", "a request is an object {id, op, args}"));
+  }
+  const { id: rawId, op: opName, args: rawArgs } = request as { id?: unknown; op?: unknown; args?: unknown };
+  const id = typeof rawId === "string" || typeof rawId === "number" ? rawId : null;
+  const op = typeof opName === "string" ? opsByName.get(opName) : undefined;
+  if (!op) return refuse(id, new ApiError("INVALID_ARGUMENT", `unknown op ${JSON.stringify(opName ?? null)}`));
+  if (rawArgs !== undefined && (typeof rawArgs !== "object" || rawArgs === null || Array.isArray(rawArgs))) {
+    return refuse(id, new ApiError("INVALID_ARGUMENT", "args must be an object"));
+  }
+  const args = (rawArgs ?? {}) as Record<string, unknown>;
+  const connection = ws.getUserData();
+  const argToken = typeof args.token === "string" && args.token.length > 0 ? args.token : undefined;
+  deps.dispatcher
+    .run({
+      op,
+      args,
+      requestId,
+      identity: connection.identity,
+      queueToken: argToken ?? connection.queueToken,
+      session: sessionFor(ws, isBinary, deps),
+    })
+    .then((result) => {
+      const frame = result.status < 400 ? { id, ok: true, data: result.body } : { id, ok: false, ...(result.body as object) };
+      reply(ws, frame, isBinary);
+    });
+}
+
+function sessionFor(ws: WebSocket<Connection>, isBinary: boolean, deps: WsDeps): Session {
+  return {
+    rememberQueueToken(token) {
+      const connection = ws.getUserData();
+      if (connection.closed) return;
+      connection.queueBinary = isBinary;
+      deps.queuePushes.follow(ws, token, Date.now());
+    },
+    subscribeSeats(scheduleId) {
+      if (ws.getUserData().closed) return;
+      ws.unsubscribe(seatTopic(scheduleId, !isBinary));
+      ws.subscribe(seatTopic(scheduleId, isBinary));
+    },
+    unsubscribeSeats(scheduleId) {
+      if (ws.getUserData().closed) return;
+      ws.unsubscribe(seatTopic(scheduleId, false));
+      ws.unsubscribe(seatTopic(scheduleId, true));
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// Starts the real server (dist/src/main.js, built by `npm test`'s pretest) as a child process on
+// port 0 and gives tests its address, its secrets and helpers to mint user JWTs.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+const MAIN = resolve(import.meta.dirname, "../../dist/src/main.js");
+
+export interface ServerOptions {
+  /** Extra environment (QUEUE_ACTIVE_MAX, HOLD_TTL_MS, ...). Strings only, as in a shell. */
+  env?: Record<string, string>;
+  /** Reuse a data directory (restart tests). A fresh temp dir otherwise. */
+  dataDir?: string;
+}
+
+export interface TestServer {
+  port: number;
+  url: string; // http://127.0.0.1:PORT
+  wsUrl: string; // ws://127.0.0.1:PORT/v1/ws
+  dataDir: string;
+  authSecret: string;
+  adminToken: string;
+  child: ChildProcess;
+  /** Every stdout/stderr line the server printed so far (pino JSON lines). */
+  logs: string[];
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for the process to be gone. */
+  kill(): Promise<void>;
+  /** Remove the data directory (call after stop/kill when done). */
+  cleanup(): void;
+}
+
+export const TEST_AUTH_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ticketing-test-"));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "/tmp",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    SEED_DEMO: "0",
+    AUTH_SECRET: TEST_AUTH_SECRET,
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    LOG_LEVEL: "info",
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  createInterface({ input: child.stderr! }).on("line", (line) => logs.push(line));
+  const port = await new Promise<number>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not listen in 15s:\n${logs.join("\n")}`)), 15_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      logs.push(line);
+      if (!line.includes('"listening"')) return;
+      clearTimeout(timer);
+      done(JSON.parse(line).port as number);
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`server exited with ${code} before listening:\n${logs.join("\n")}`));
+    });
+  });
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
+    dataDir,
+    authSecret: env.AUTH_SECRET!,
+    adminToken: env.ADMIN_TOKEN!,
+    child,
+    logs,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+    cleanup() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function base64url(input: string | Buffer): string {
+  return Buffer.from(input).toString("base64url");
+}
+
+/** Signs an HS256 JWT by hand, so tests can also forge bad ones (wrong key, alg, claims). */
+export function signJwt(
+  claims: Record<string, unknown>,
+  secret: string = TEST_AUTH_SECRET,
+  header: Record<string, unknown> = { alg: "HS256", typ: "JWT" },
+): string {
+  const head = base64url(JSON.stringify(header));
+  const body = base64url(JSON.stringify(claims));
+  const signature = createHmac("sha256", secret).update(`${head}.${body}`).digest("base64url");
+  return `${head}.${body}.${signature}`;
+}
+
+/** A valid user JWT for `sub`, expiring in an hour unless told otherwise. */
+export function userJwt(sub: string, ttlSeconds = 3600, secret: string = TEST_AUTH_SECRET): string {
+  const now = Math.floor(Date.now() / 1000);
+  return signJwt({ sub, iat: now, exp: now + ttlSeconds }, secret);
+}
