@@ -1,10 +1,10 @@
 // Entry point: reads the configuration, starts the server, stops it cleanly on SIGTERM/SIGINT.
 import { startApp } from "./app.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {

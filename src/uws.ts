@@ -1,13 +1,18 @@
 // Loads uWebSockets.js and refuses to run on its slow pure-JS fallback.
+
+import uWS from "uWebSockets.js";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import uWS from "uWebSockets.js";
 
 /** Throws unless the native uWS binary for this platform and Node ABI is the module in use. */
 export function assertNativeUws(): void {
   const require = createRequire(import.meta.url);
   const packageDir = dirname(require.resolve("uWebSockets.js/package.json"));
-  const binary = join(packageDir, "binaries", `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+  const binary = join(
+    packageDir,
+    "binaries",
+    `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
+  );
   let native: unknown;
   try {
     native = require(binary);

@@ -2,7 +2,7 @@
 import { ApiError } from "../errors.js";
 import type { ConcertRow, ScheduleRow, Store } from "../store/store.js";
 import type { IdSequence } from "./ids.js";
-import { type ScheduleActor } from "./schedule.js";
+import type { ScheduleActor } from "./schedule.js";
 
 export interface NewConcert {
   title: string;

@@ -9,7 +9,7 @@ import { IdSequence } from "./ids.js";
 import { Payments } from "./payments.js";
 import { QueueActor } from "./queue.js";
 import { Reservations } from "./reservations.js";
-import { type SeatDiff, ScheduleActor, seatMapFor } from "./schedule.js";
+import { ScheduleActor, type SeatDiff, seatMapFor } from "./schedule.js";
 import { Wallets } from "./wallets.js";
 
 export interface Actors {
@@ -83,7 +83,11 @@ export function createActors({ config, store, commits, log, publishSeats }: Acto
   pruneTimer.unref();
   queue.start();
   log.info(
-    { concerts: catalog.listConcerts().length, liveReservations: live.length, queueTokens: queue.waiting + queue.active },
+    {
+      concerts: catalog.listConcerts().length,
+      liveReservations: live.length,
+      queueTokens: queue.waiting + queue.active,
+    },
     "state restored",
   );
 

@@ -51,15 +51,15 @@ export class QueueActor {
     });
     // Every admission and departure is written in the batch of the turn that caused it.
     this.machine.on("admitted", ({ token, activatedAt, expiresAt }) => {
-      void this.commits.commit(() => this.store.activateQueueToken(token, activatedAt, expiresAt)).then(() =>
-        this.hooks.onTokenChange(token, { status: "active" }),
-      );
+      void this.commits
+        .commit(() => this.store.activateQueueToken(token, activatedAt, expiresAt))
+        .then(() => this.hooks.onTokenChange(token, { status: "active" }));
     });
     this.machine.on("left", ({ token, reason }) => {
       this.present.delete(token);
-      void this.commits.commit(() => this.store.deleteQueueToken(token)).then(() =>
-        this.hooks.onTokenChange(token, { status: "expired", reason }),
-      );
+      void this.commits
+        .commit(() => this.store.deleteQueueToken(token))
+        .then(() => this.hooks.onTokenChange(token, { status: "expired", reason }));
     });
     this.machine.start();
   }

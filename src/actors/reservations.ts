@@ -42,7 +42,8 @@ export class Reservations {
   /** Holds a seat for `userId` until now + ttl; resolves once the hold is durable. */
   async hold(userId: string, scheduleId: number, seatNo: number, ttlMs: number, now: number): Promise<ReservationView> {
     const schedule = this.catalog.schedule(scheduleId);
-    if (!schedule.hasSeat(seatNo)) throw new ApiError("NOT_FOUND", `seat ${seatNo} not found in schedule ${scheduleId}`);
+    if (!schedule.hasSeat(seatNo))
+      throw new ApiError("NOT_FOUND", `seat ${seatNo} not found in schedule ${scheduleId}`);
     if (this.holdsOf(userId) >= this.maxHoldsPerUser) {
       throw new ApiError("HOLD_LIMIT", `you already hold ${this.maxHoldsPerUser} seats`);
     }
@@ -58,7 +59,9 @@ export class Reservations {
     };
     schedule.hold(hold);
     this.track(hold);
-    await this.commit(() => this.store.insertHold({ ...hold, id: hold.reservationId, status: "held", paymentId: null }));
+    await this.commit(() =>
+      this.store.insertHold({ ...hold, id: hold.reservationId, status: "held", paymentId: null }),
+    );
     return view(hold, "held");
   }
 
@@ -114,7 +117,11 @@ export class Reservations {
     throw new ApiError("HOLD_EXPIRED", `reservation ${reservationId} has ${status}`);
   }
 
-  async release(userId: string, reservationId: number, now: number): Promise<{ reservationId: number; status: "released" }> {
+  async release(
+    userId: string,
+    reservationId: number,
+    now: number,
+  ): Promise<{ reservationId: number; status: "released" }> {
     const hold = this.liveHoldOf(userId, reservationId, now);
     await this.end(hold, "released");
     return { reservationId, status: "released" };

@@ -2,13 +2,13 @@
 // the coalesced, versioned diffs it publishes after the changes are committed.
 import { type Actor, createActor } from "xstate";
 import {
+  type ScheduleEmitted,
   SEAT_AVAILABLE,
   SEAT_HELD,
   SEAT_SOLD,
   SEAT_STATUS_NAMES,
-  type ScheduleEmitted,
-  scheduleMachine,
   type SeatStatusName,
+  scheduleMachine,
 } from "../../machines/schedule.js";
 import { seatMachine } from "../../machines/seat.js";
 import type { ScheduleRow } from "../store/store.js";

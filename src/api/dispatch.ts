@@ -63,7 +63,10 @@ export class Dispatcher {
   record(name: string, reply: OpReply, requestId: string, started: number): void {
     const code = reply.status < 400 ? "OK" : ((reply.body as { error: { code: string } }).error?.code ?? "ERROR");
     this.deps.metrics.request(name, code);
-    this.deps.log.debug({ requestId, op: name, status: reply.status, code, ms: performance.now() - started }, "request");
+    this.deps.log.debug(
+      { requestId, op: name, status: reply.status, code, ms: performance.now() - started },
+      "request",
+    );
   }
 
   private execute(request: OpRequest): unknown | Promise<unknown> {

@@ -1,6 +1,7 @@
 // Writes a JSON reply on a uWS response (corked, once, never after an abort).
-import { STATUS_CODES } from "node:http";
+
 import type { HttpResponse } from "uWebSockets.js";
+import { STATUS_CODES } from "node:http";
 
 const statusLines = new Map<number, string>();
 

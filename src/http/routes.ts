@@ -30,7 +30,11 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
 
   app.get("/healthz", (res: TrackedResponse) => {
     const closing = deps.dispatcher.closing;
-    sendJson(res, closing ? 503 : 200, closing ? errorBody(new ApiError("UNAVAILABLE", "shutting down")) : { ok: true });
+    sendJson(
+      res,
+      closing ? 503 : 200,
+      closing ? errorBody(new ApiError("UNAVAILABLE", "shutting down")) : { ok: true },
+    );
   });
 
   app.get("/metrics", (res: TrackedResponse) => {
@@ -46,7 +50,10 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
   app.any("/*", (res: TrackedResponse, req) => {
     const started = performance.now();
     const requestId = deps.nextRequestId();
-    const reply = { status: 404, body: errorBody(new ApiError("NOT_FOUND", `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`)) };
+    const reply = {
+      status: 404,
+      body: errorBody(new ApiError("NOT_FOUND", `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`)),
+    };
     deps.dispatcher.record("http.unknown", reply, requestId, started);
     sendJson(res, reply.status, reply.body, { requestId });
   });
@@ -61,9 +68,11 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
   const idempotencyKey = req.getHeader("idempotency-key");
   const contentLength = Number(req.getHeader("content-length") || 0);
   const params: Record<string, unknown> = {};
-  op.http!.path.split("/").filter((segment) => segment.startsWith(":")).forEach((name, index) => {
-    params[name.slice(1)] = paramValue(req.getParameter(index));
-  });
+  op.http!.path.split("/")
+    .filter((segment) => segment.startsWith(":"))
+    .forEach((name, index) => {
+      params[name.slice(1)] = paramValue(req.getParameter(index));
+    });
   if (idempotencyKey) params.idempotencyKey = idempotencyKey;
   res.onAborted(() => {
     res.done = true;
@@ -91,17 +100,22 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
     tooLarge();
     return;
   }
-  readBody(res, deps.maxBodyBytes, (raw) => {
-    if (raw.length === 0) return run({});
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString("utf8"));
-    } catch {
-      return run(new ApiError("INVALID_ARGUMENT", "the body is not valid JSON"));
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      return run(new ApiError("INVALID_ARGUMENT", "the body must be a JSON object"));
-    }
-    run(body as Record<string, unknown>);
-  }, tooLarge);
+  readBody(
+    res,
+    deps.maxBodyBytes,
+    (raw) => {
+      if (raw.length === 0) return run({});
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        return run(new ApiError("INVALID_ARGUMENT", "the body is not valid JSON"));
+      }
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        return run(new ApiError("INVALID_ARGUMENT", "the body must be a JSON object"));
+      }
+      run(body as Record<string, unknown>);
+    },
+    tooLarge,
+  );
 }

@@ -176,7 +176,13 @@ export class Store {
     this.statements.setBalance.run(userId, balance);
   }
 
-  appendLedger(userId: string, amount: number, kind: "charge" | "payment", paymentId: number | null, now: number): void {
+  appendLedger(
+    userId: string,
+    amount: number,
+    kind: "charge" | "payment",
+    paymentId: number | null,
+    now: number,
+  ): void {
     this.statements.insertLedger.run(userId, amount, kind, paymentId, now);
   }
 
@@ -185,7 +191,14 @@ export class Store {
   }
 
   insertIdempotency(row: IdempotencyRow): void {
-    this.statements.insertIdempotency.run(row.userId, row.key, row.fingerprint, row.status, row.response, row.createdAt);
+    this.statements.insertIdempotency.run(
+      row.userId,
+      row.key,
+      row.fingerprint,
+      row.status,
+      row.response,
+      row.createdAt,
+    );
   }
 
   deleteIdempotencyBefore(cutoff: number): void {

@@ -1,8 +1,8 @@
 // Pushes: seat diffs to schedule topics (one per encoding) and queue progress to the
 // connections that checked a token in.
 import type { TemplatedApp, WebSocket } from "uWebSockets.js";
-import type { SeatDiff } from "../actors/schedule.js";
 import type { QueueActor } from "../actors/queue.js";
+import type { SeatDiff } from "../actors/schedule.js";
 import { encodeFrame } from "./codec.js";
 import type { Connection } from "./connection.js";
 
@@ -58,7 +58,15 @@ export class QueuePushes {
       for (const ws of set) this.send(ws, { ev: "queue", ...status });
       return;
     }
-    const frame = { ev: "queue" as const, status: "expired", reason: change.reason, position: 0, waiting: this.queue.waiting, etaSeconds: 0, token };
+    const frame = {
+      ev: "queue" as const,
+      status: "expired",
+      reason: change.reason,
+      position: 0,
+      waiting: this.queue.waiting,
+      etaSeconds: 0,
+      token,
+    };
     for (const ws of set) {
       this.send(ws, frame);
       ws.getUserData().queueToken = undefined;
@@ -71,7 +79,7 @@ export class QueuePushes {
     const now = Date.now();
     for (const [token, set] of this.followers) {
       const status = this.queue.status(token, now);
-      if (!status || status.status !== "waiting") continue;
+      if (status?.status !== "waiting") continue;
       for (const ws of set) {
         const connection = ws.getUserData();
         if (connection.lastQueuePosition === status.position) continue;

@@ -3,7 +3,7 @@ import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 import type { Dispatcher } from "../api/dispatch.js";
 import type { Session } from "../api/op.js";
 import { opsByName } from "../api/ops/index.js";
-import { type Authenticate, bearerToken } from "../auth/users.js";
+import { type Authenticate, bearerToken, type Identity } from "../auth/users.js";
 import { ApiError, errorBody } from "../errors.js";
 import { decodeFrame, encodeFrame } from "./codec.js";
 import type { Connection } from "./connection.js";
@@ -31,7 +31,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
       const key = req.getHeader("sec-websocket-key");
       const protocol = req.getHeader("sec-websocket-protocol");
       const extensions = req.getHeader("sec-websocket-extensions");
-      let identity;
+      let identity: Identity;
       try {
         identity = deps.authenticate(token);
       } catch (error) {
@@ -63,7 +63,7 @@ function reply(ws: WebSocket<Connection>, frame: object, isBinary: boolean): voi
   ws.cork(() => ws.send(encodeFrame(frame, isBinary), isBinary));
 }
 
-function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: boolean, deps: WsDeps): void {
+function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: boolean, deps: WsDeps) {
   const started = performance.now();
   const requestId = deps.nextRequestId();
   const refuse = (id: unknown, error: ApiError) => {
@@ -78,7 +78,10 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
   try {
     request = decodeFrame(message, isBinary);
   } catch {
-    return refuse(null, new ApiError("INVALID_ARGUMENT", isBinary ? "the frame is not valid MessagePack" : "the frame is not valid JSON"));
+    return refuse(
+      null,
+      new ApiError("INVALID_ARGUMENT", isBinary ? "the frame is not valid MessagePack" : "the frame is not valid JSON"),
+    );
   }
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
     return refuse(null, new ApiError("INVALID_ARGUMENT", "a request is an object {id, op, args}"));
@@ -103,7 +106,8 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
       session: sessionFor(ws, isBinary, deps),
     })
     .then((result) => {
-      const frame = result.status < 400 ? { id, ok: true, data: result.body } : { id, ok: false, ...(result.body as object) };
+      const frame =
+        result.status < 400 ? { id, ok: true, data: result.body } : { id, ok: false, ...(result.body as object) };
       reply(ws, frame, isBinary);
     });
 }
