@@ -1,0 +1,309 @@
+// Owns the waiting room: the FIFO line, the bounded active set, idle and TTL expiry, admission.
+import { and, assign, enqueueActions, setup } from "xstate";
+import { WaitingLine } from "./waitingLine.js";
+
+export interface QueueInput {
+  activeMax: number;
+  activeTtlMs: number;
+  waitingIdleMs: number;
+}
+
+export interface QueueEntry {
+  token: string;
+  userId: string;
+  /** place in line: smaller joined earlier; persisted, so order survives a restart */
+  seq: number;
+  status: "waiting" | "active";
+  joinedAt: number;
+  lastSeenAt: number;
+  activatedAt: number | null;
+  /** active: activatedAt + ttl */
+  expiresAt: number | null;
+}
+
+export interface QueueContext {
+  config: QueueInput;
+  byToken: Map<string, QueueEntry>;
+  /** userId -> token */
+  byUser: Map<string, string>;
+  /** seq numbers of the waiting tokens, in line order */
+  line: WaitingLine;
+  /** seq -> token, for the waiting tokens only (turns line.popOldest() into a token) */
+  tokenBySeq: Map<number, string>;
+  /** waiting tokens, least recently seen first (a SEEN moves a token to the back) */
+  idleOrder: Set<string>;
+  /** active tokens, soonest expiry first (admission order, since the TTL is one constant) */
+  activeOrder: Set<string>;
+  activeCount: number;
+  nextSeq: number;
+  /** admission times for the rate estimate, oldest first; only the last 60 s are kept */
+  admissions: number[];
+}
+
+export type QueueEvent =
+  | { type: "JOIN"; token: string; userId: string; now: number }
+  | { type: "SEEN"; token: string; now: number }
+  | { type: "END"; token: string; now: number }
+  | { type: "TICK"; now: number }
+  | { type: "RESTORE"; entries: QueueEntry[]; now: number };
+
+export type QueueEmitted =
+  | { type: "admitted"; token: string; userId: string; activatedAt: number; expiresAt: number }
+  | { type: "left"; token: string; userId: string; reason: "idle" | "expired" | "ended" };
+
+const ADMISSION_WINDOW_MS = 60_000;
+
+/** 1-based rank among WAITING tokens; 0 if the token is active or unknown. O(log n). */
+export function positionOf(context: QueueContext, token: string): number {
+  const entry = context.byToken.get(token);
+  if (entry === undefined || entry.status !== "waiting") return 0;
+  return context.line.rank(entry.seq);
+}
+
+export function waitingCount(context: QueueContext): number {
+  return context.line.size;
+}
+
+/**
+ * Seconds until `position` is admitted: position / (admissions per second over the last 60 s).
+ * With no admission in that window (a fresh start, or a full active set that nobody leaves)
+ * the only honest guess is the worst case: every active slot is held for its whole TTL.
+ */
+export function etaSeconds(context: QueueContext, position: number, now: number): number {
+  if (position <= 0) return 0;
+  const recent = context.admissions.length - firstAfter(context.admissions, now - ADMISSION_WINDOW_MS);
+  if (recent > 0) return Math.ceil((position * (ADMISSION_WINDOW_MS / 1000)) / recent);
+  const { activeTtlMs, activeMax } = context.config;
+  return Math.ceil((position * (activeTtlMs / 1000)) / Math.max(1, activeMax));
+}
+
+/** Index of the first time > cutoff in an ascending array (binary search). */
+function firstAfter(times: number[], cutoff: number): number {
+  let low = 0;
+  let high = times.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((times[mid] ?? 0) > cutoff) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
+/*
+ * Why the structures below are mutated in place inside actions: with 100,000 waiting tokens,
+ * copying byToken, the line or the order sets on each JOIN/SEEN/TICK would cost O(n) per
+ * event. The queue actor is their only owner and keeps no earlier snapshots, so in-place
+ * mutation is safe; scalars (activeCount, nextSeq) still change through assign.
+ * Consequence: don't compute hypothetical next snapshots (getNextSnapshot / transition) of a
+ * live queue; `snapshot.can(...)` only evaluates guards and is fine.
+ */
+
+/** Deletes a token from every index; the caller adjusts activeCount. */
+function forget(context: QueueContext, entry: QueueEntry): void {
+  context.byToken.delete(entry.token);
+  if (context.byUser.get(entry.userId) === entry.token) context.byUser.delete(entry.userId);
+  if (entry.status === "waiting") {
+    context.line.remove(entry.seq);
+    context.tokenBySeq.delete(entry.seq);
+    context.idleOrder.delete(entry.token);
+  } else {
+    context.activeOrder.delete(entry.token);
+  }
+}
+
+/** Turns an entry active at `now`; the caller adjusts activeCount and takes it off the line. */
+function activate(context: QueueContext, entry: QueueEntry, now: number): QueueEmitted {
+  entry.status = "active";
+  entry.activatedAt = now;
+  entry.expiresAt = now + context.config.activeTtlMs;
+  context.activeOrder.add(entry.token);
+  context.admissions.push(now);
+  return {
+    type: "admitted",
+    token: entry.token,
+    userId: entry.userId,
+    activatedAt: now,
+    expiresAt: entry.expiresAt,
+  };
+}
+
+function left(entry: QueueEntry, reason: "idle" | "expired" | "ended"): QueueEmitted {
+  return { type: "left", token: entry.token, userId: entry.userId, reason };
+}
+
+function newEntry(event: { token: string; userId: string; now: number }, seq: number): QueueEntry {
+  return {
+    token: event.token,
+    userId: event.userId,
+    seq,
+    status: "waiting",
+    joinedAt: event.now,
+    lastSeenAt: event.now,
+    activatedAt: null,
+    expiresAt: null,
+  };
+}
+
+export const queueMachine = setup({
+  types: {} as {
+    context: QueueContext;
+    events: QueueEvent;
+    input: QueueInput;
+    emitted: QueueEmitted;
+  },
+  guards: {
+    // One live token per user (the host looks byUser up first and answers with that token).
+    isNewJoiner: ({ context, event }) =>
+      event.type === "JOIN" && !context.byUser.has(event.userId) && !context.byToken.has(event.token),
+    // Nobody may overtake the line: immediate admission only when it is empty.
+    hasRoomAndNoLine: ({ context }) =>
+      context.activeCount < context.config.activeMax && context.line.size === 0,
+    isWaitingToken: ({ context, event }) =>
+      "token" in event && context.byToken.get(event.token)?.status === "waiting",
+    isKnownToken: ({ context, event }) => "token" in event && context.byToken.has(event.token),
+    // RESTORE rebuilds from the database at start; on a queue that already has tokens it
+    // would collide seq numbers, so it is refused.
+    isPristine: ({ context }) => context.byToken.size === 0,
+  },
+  actions: {
+    joinActive: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "JOIN") return;
+      const entry = newEntry(event, context.nextSeq);
+      context.byToken.set(entry.token, entry);
+      context.byUser.set(entry.userId, entry.token);
+      enqueue.emit(activate(context, entry, event.now));
+      enqueue.assign({ activeCount: context.activeCount + 1, nextSeq: context.nextSeq + 1 });
+    }),
+    joinWaiting: assign(({ context, event }) => {
+      if (event.type !== "JOIN") return {};
+      const entry = newEntry(event, context.nextSeq);
+      context.byToken.set(entry.token, entry);
+      context.byUser.set(entry.userId, entry.token);
+      context.line.add(entry.seq);
+      context.tokenBySeq.set(entry.seq, entry.token);
+      context.idleOrder.add(entry.token);
+      return { nextSeq: context.nextSeq + 1 };
+    }),
+    refreshSeen: ({ context, event }) => {
+      if (event.type !== "SEEN") return;
+      const entry = context.byToken.get(event.token);
+      if (entry === undefined) return;
+      // Never backwards: idleOrder must stay sorted by lastSeenAt.
+      entry.lastSeenAt = Math.max(entry.lastSeenAt, event.now);
+      // delete + add moves the token to the back of the insertion-ordered set.
+      context.idleOrder.delete(entry.token);
+      context.idleOrder.add(entry.token);
+    },
+    endToken: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "END") return;
+      const entry = context.byToken.get(event.token);
+      if (entry === undefined) return;
+      forget(context, entry);
+      if (entry.status === "active") enqueue.assign({ activeCount: context.activeCount - 1 });
+      enqueue.emit(left(entry, "ended"));
+    }),
+    dropIdle: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "TICK") return;
+      // idleOrder is sorted by lastSeenAt, so the scan stops at the first token still alive:
+      // O(leavers), not O(line). (If the host clock steps back, a leaver may wait behind a
+      // fresher token for at most that step.)
+      for (const token of context.idleOrder) {
+        const entry = context.byToken.get(token);
+        if (entry === undefined) continue;
+        if (event.now - entry.lastSeenAt <= context.config.waitingIdleMs) break;
+        forget(context, entry);
+        enqueue.emit(left(entry, "idle"));
+      }
+    }),
+    expireActives: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "TICK") return;
+      let expired = 0;
+      for (const token of context.activeOrder) {
+        const entry = context.byToken.get(token);
+        if (entry === undefined) continue;
+        if ((entry.expiresAt ?? 0) > event.now) break;
+        forget(context, entry);
+        expired++;
+        enqueue.emit(left(entry, "expired"));
+      }
+      if (expired > 0) enqueue.assign({ activeCount: context.activeCount - expired });
+    }),
+    admitWaiting: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "TICK") return;
+      let admitted = 0;
+      while (context.activeCount + admitted < context.config.activeMax) {
+        const seq = context.line.popOldest();
+        if (seq === undefined) break;
+        const token = context.tokenBySeq.get(seq);
+        const entry = token === undefined ? undefined : context.byToken.get(token);
+        context.tokenBySeq.delete(seq);
+        if (entry === undefined) continue;
+        context.idleOrder.delete(entry.token);
+        admitted++;
+        enqueue.emit(activate(context, entry, event.now));
+      }
+      if (admitted > 0) enqueue.assign({ activeCount: context.activeCount + admitted });
+      // The rate estimate only looks 60 s back; older admission times are dead weight.
+      const stale = firstAfter(context.admissions, event.now - ADMISSION_WINDOW_MS);
+      if (stale > 0) context.admissions.splice(0, stale);
+    }),
+    restore: assign(({ context, event }) => {
+      if (event.type !== "RESTORE") return {};
+      const entries = event.entries.map((entry) => ({ ...entry })).sort((a, b) => a.seq - b.seq);
+      const actives: QueueEntry[] = [];
+      let nextSeq = context.nextSeq;
+      for (const entry of entries) {
+        context.byToken.set(entry.token, entry);
+        context.byUser.set(entry.userId, entry.token);
+        nextSeq = Math.max(nextSeq, entry.seq + 1);
+        if (entry.status === "waiting") {
+          // Nobody could check in while the server was down; the idle clock restarts now.
+          entry.lastSeenAt = event.now;
+          context.line.add(entry.seq);
+          context.tokenBySeq.set(entry.seq, entry.token);
+          context.idleOrder.add(entry.token);
+        } else {
+          entry.expiresAt ??= (entry.activatedAt ?? event.now) + context.config.activeTtlMs;
+          actives.push(entry);
+        }
+      }
+      // The TTL may have changed across the restart, so order actives by their own expiry.
+      actives.sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0));
+      for (const entry of actives) context.activeOrder.add(entry.token);
+      return { activeCount: context.activeCount + actives.length, nextSeq };
+    }),
+  },
+}).createMachine({
+  id: "queue",
+  context: ({ input }) => ({
+    config: { ...input },
+    byToken: new Map(),
+    byUser: new Map(),
+    line: new WaitingLine(),
+    tokenBySeq: new Map(),
+    idleOrder: new Set(),
+    activeOrder: new Set(),
+    activeCount: 0,
+    nextSeq: 1,
+    admissions: [],
+  }),
+  initial: "open",
+  states: {
+    // One state: the waiting room never closes; its rules live in guards over the context.
+    open: {
+      on: {
+        JOIN: [
+          // The cheap room check first: `and` stops at the first false, and while a line
+          // exists (the busy case) that spares a second lookup of the joiner.
+          { guard: and(["hasRoomAndNoLine", "isNewJoiner"]), actions: "joinActive" },
+          { guard: "isNewJoiner", actions: "joinWaiting" },
+        ],
+        SEEN: { guard: "isWaitingToken", actions: "refreshSeen" },
+        END: { guard: "isKnownToken", actions: "endToken" },
+        // Order matters: leavers free slots first, so the same tick can refill them.
+        TICK: { actions: ["dropIdle", "expireActives", "admitWaiting"] },
+        RESTORE: { guard: "isPristine", actions: "restore" },
+      },
+    },
+  },
+});

@@ -1,0 +1,156 @@
+// Owns one schedule's compact seat map, its counts, and the versioned diffs pushed to subscribers.
+import { assign, emit, setup } from "xstate";
+
+export const SEAT_AVAILABLE = 0;
+export const SEAT_HELD = 1;
+export const SEAT_SOLD = 2;
+
+export type SeatStatusName = "available" | "held" | "sold";
+/** Indexed by status byte. */
+export const SEAT_STATUS_NAMES: readonly SeatStatusName[] = ["available", "held", "sold"];
+
+export interface ScheduleInput {
+  scheduleId: number;
+  /** one status byte per seat, index = seatNo - 1; taken over and mutated in place */
+  seats: Uint8Array;
+}
+
+export interface ScheduleContext {
+  scheduleId: number;
+  seats: Uint8Array;
+  available: number;
+  held: number;
+  sold: number;
+  /** number of diffs emitted so far; a subscriber's base version comes from here */
+  version: number;
+  /** seatNo -> new status byte since the last FLUSH */
+  pending: Map<number, number>;
+}
+
+export type ScheduleEvent =
+  | { type: "HOLD"; seatNo: number } // available -> held
+  | { type: "FREE"; seatNo: number } // held -> available (expiry or release)
+  | { type: "SELL"; seatNo: number } // held -> sold
+  | { type: "FLUSH" }; // turns pending changes into one versioned diff
+
+export type ScheduleEmitted = {
+  type: "diff";
+  scheduleId: number;
+  version: number;
+  changes: { no: number; status: SeatStatusName }[];
+};
+
+/** The status of seatNo, or undefined when there is no such seat. */
+export function seatStatus(context: ScheduleContext, seatNo: number): SeatStatusName | undefined {
+  const byte = statusByte(context, seatNo);
+  return byte === undefined ? undefined : SEAT_STATUS_NAMES[byte];
+}
+
+function statusByte(context: ScheduleContext, seatNo: number): number | undefined {
+  // Explicit range check rather than relying on seats[-1] being undefined: the rule reads here.
+  if (!Number.isInteger(seatNo) || seatNo < 1 || seatNo > context.seats.length) return undefined;
+  return context.seats[seatNo - 1];
+}
+
+function countSeats(seats: Uint8Array): { available: number; held: number; sold: number } {
+  let available = 0;
+  let held = 0;
+  let sold = 0;
+  for (const byte of seats) {
+    if (byte === SEAT_AVAILABLE) available++;
+    else if (byte === SEAT_HELD) held++;
+    else if (byte === SEAT_SOLD) sold++;
+  }
+  return { available, held, sold };
+}
+
+/**
+ * Writes one seat's new status into the map and into the pending diff.
+ * In place on purpose: a schedule has up to 100,000 seats and a rush changes them thousands
+ * of times a second, so copying the map (or the pending set) per change would cost O(seats)
+ * each time. The schedule actor is the map's only owner, and no snapshot of it is kept.
+ */
+function writeSeat(context: ScheduleContext, seatNo: number, status: number): void {
+  context.seats[seatNo - 1] = status;
+  // Map.set keeps only the latest status of a seat changed twice in one window.
+  context.pending.set(seatNo, status);
+}
+
+export const scheduleMachine = setup({
+  types: {} as {
+    context: ScheduleContext;
+    events: ScheduleEvent;
+    input: ScheduleInput;
+    emitted: ScheduleEmitted;
+  },
+  guards: {
+    // An out-of-range or non-integer seatNo gives undefined, so these refuse it without throwing.
+    seatAvailable: ({ context, event }) =>
+      "seatNo" in event && statusByte(context, event.seatNo) === SEAT_AVAILABLE,
+    seatHeld: ({ context, event }) =>
+      "seatNo" in event && statusByte(context, event.seatNo) === SEAT_HELD,
+    hasPending: ({ context }) => context.pending.size > 0,
+    // Nothing left to hold and nothing that could come back: seats are never un-sold.
+    allSold: ({ context }) => context.available === 0 && context.held === 0,
+  },
+  actions: {
+    markHeld: assign(({ context, event }) => {
+      if (event.type !== "HOLD") return {};
+      writeSeat(context, event.seatNo, SEAT_HELD);
+      return { available: context.available - 1, held: context.held + 1 };
+    }),
+    markFreed: assign(({ context, event }) => {
+      if (event.type !== "FREE") return {};
+      writeSeat(context, event.seatNo, SEAT_AVAILABLE);
+      return { available: context.available + 1, held: context.held - 1 };
+    }),
+    markSold: assign(({ context, event }) => {
+      if (event.type !== "SELL") return {};
+      writeSeat(context, event.seatNo, SEAT_SOLD);
+      return { held: context.held - 1, sold: context.sold + 1 };
+    }),
+    bumpVersion: assign({ version: ({ context }) => context.version + 1 }),
+    // Reads the pending map before clearPending runs: actions resolve in order, and the
+    // event object (with its own changes array) is built here, so clearing cannot touch it.
+    emitDiff: emit(({ context }) => ({
+      type: "diff" as const,
+      scheduleId: context.scheduleId,
+      version: context.version,
+      changes: Array.from(context.pending, ([no, status]) => ({
+        no,
+        status: SEAT_STATUS_NAMES[status] ?? "available",
+      })),
+    })),
+    // A fresh map rather than clear(): one allocation per flush window, and the diff just
+    // emitted can never alias the next window's changes.
+    clearPending: assign({ pending: () => new Map<number, number>() }),
+  },
+}).createMachine({
+  id: "schedule",
+  context: ({ input }) => ({
+    scheduleId: input.scheduleId,
+    seats: input.seats,
+    ...countSeats(input.seats),
+    version: 0,
+    pending: new Map(),
+  }),
+  initial: "selling",
+  states: {
+    selling: {
+      // Checked after every transition, so a SELL of the last held seat lands in soldOut,
+      // and so does a schedule restored already sold out.
+      always: { guard: "allSold", target: "soldOut" },
+      on: {
+        HOLD: { guard: "seatAvailable", actions: "markHeld" },
+        FREE: { guard: "seatHeld", actions: "markFreed" },
+        SELL: { guard: "seatHeld", actions: "markSold" },
+      },
+    },
+    // Not final: the last sales still have to go out in a FLUSH. HOLD/FREE/SELL have no
+    // transition here because no seat is available or held any more, so `can` says no.
+    soldOut: {},
+  },
+  on: {
+    FLUSH: { guard: "hasPending", actions: ["bumpVersion", "emitDiff", "clearPending"] },
+  },
+});
