@@ -156,10 +156,8 @@ export const queueMachine = setup({
     isNewJoiner: ({ context, event }) =>
       event.type === "JOIN" && !context.byUser.has(event.userId) && !context.byToken.has(event.token),
     // Nobody may overtake the line: immediate admission only when it is empty.
-    hasRoomAndNoLine: ({ context }) =>
-      context.activeCount < context.config.activeMax && context.line.size === 0,
-    isWaitingToken: ({ context, event }) =>
-      "token" in event && context.byToken.get(event.token)?.status === "waiting",
+    hasRoomAndNoLine: ({ context }) => context.activeCount < context.config.activeMax && context.line.size === 0,
+    isWaitingToken: ({ context, event }) => "token" in event && context.byToken.get(event.token)?.status === "waiting",
     isKnownToken: ({ context, event }) => "token" in event && context.byToken.has(event.token),
     // RESTORE rebuilds from the database at start; on a queue that already has tokens it
     // would collide seq numbers, so it is refused.

@@ -85,10 +85,8 @@ export const scheduleMachine = setup({
   },
   guards: {
     // An out-of-range or non-integer seatNo gives undefined, so these refuse it without throwing.
-    seatAvailable: ({ context, event }) =>
-      "seatNo" in event && statusByte(context, event.seatNo) === SEAT_AVAILABLE,
-    seatHeld: ({ context, event }) =>
-      "seatNo" in event && statusByte(context, event.seatNo) === SEAT_HELD,
+    seatAvailable: ({ context, event }) => "seatNo" in event && statusByte(context, event.seatNo) === SEAT_AVAILABLE,
+    seatHeld: ({ context, event }) => "seatNo" in event && statusByte(context, event.seatNo) === SEAT_HELD,
     hasPending: ({ context }) => context.pending.size > 0,
     // Nothing left to hold and nothing that could come back: seats are never un-sold.
     allSold: ({ context }) => context.available === 0 && context.held === 0,

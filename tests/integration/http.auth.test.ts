@@ -70,8 +70,7 @@ describe("bad user credentials -> 401 UNAUTHENTICATED", () => {
     ],
     [
       "a JWT with alg none and an HMAC signature",
-      () =>
-        bearer(signJwt({ sub: uid("none2"), exp: now() + 3600 }, TEST_AUTH_SECRET, { alg: "none", typ: "JWT" })),
+      () => bearer(signJwt({ sub: uid("none2"), exp: now() + 3600 }, TEST_AUTH_SECRET, { alg: "none", typ: "JWT" })),
     ],
     ["a JWT without sub", () => bearer(signJwt({ iat: now(), exp: now() + 3600 }))],
     ["a JWT with an empty sub", () => bearer(signJwt({ sub: "", exp: now() + 3600 }))],
@@ -112,23 +111,19 @@ describe("bad user credentials -> 401 UNAUTHENTICATED", () => {
 
   test("authentication is checked before the queue gate and before body validation", async () => {
     // No JWT, no Queue-Token, invalid body: the JWT problem wins.
-    expectError(
-      await http(s, "POST", "/v1/reservations", { rawBody: "{not json" }),
-      401,
-      "UNAUTHENTICATED",
-    );
+    expectError(await http(s, "POST", "/v1/reservations", { rawBody: "{not json" }), 401, "UNAUTHENTICATED");
     expectError(await http(s, "GET", "/v1/concerts", { queueToken: "nope" }), 401, "UNAUTHENTICATED");
-    expectError(
-      await http(s, "POST", "/v1/balance/charge", { body: { amount: "lots" } }),
-      401,
-      "UNAUTHENTICATED",
-    );
+    expectError(await http(s, "POST", "/v1/balance/charge", { body: { amount: "lots" } }), 401, "UNAUTHENTICATED");
   });
 
   test("a rejected JWT does not create the user or change anything", async () => {
     const user = uid("nochange");
     const forged = bearer(userJwt(user, 3600, "wrong-secret-wrong-secret-wrong"));
-    expectError(await http(s, "POST", "/v1/balance/charge", { headers: forged, body: { amount: 500 } }), 401, "UNAUTHENTICATED");
+    expectError(
+      await http(s, "POST", "/v1/balance/charge", { headers: forged, body: { amount: 500 } }),
+      401,
+      "UNAUTHENTICATED",
+    );
     const reply = await http(s, "GET", "/v1/balance", { user });
     expect(reply.status, reply.text).toBe(200);
     expect(reply.body).toMatchObject({ userId: user, balance: 0 });

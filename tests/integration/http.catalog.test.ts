@@ -335,7 +335,11 @@ describe("GET /v1/schedules/:scheduleId/seats", () => {
 describe("catalog responses are JSON", () => {
   test("list, schedules and seats answer with Content-Type application/json", async () => {
     const concert = await createConcert(s);
-    for (const path of ["/v1/concerts", `/v1/concerts/${concert.id}/schedules`, `/v1/schedules/${concert.schedules[0]!.id}/seats`]) {
+    for (const path of [
+      "/v1/concerts",
+      `/v1/concerts/${concert.id}/schedules`,
+      `/v1/schedules/${concert.schedules[0]!.id}/seats`,
+    ]) {
       const reply = await get(path);
       expect(reply.status, `${path}: ${reply.text}`).toBe(200);
       expect(reply.headers.get("content-type") ?? "").toMatch(/application\/json/);

@@ -77,7 +77,11 @@ describe("request bodies (MAX_BODY_BYTES=1024)", () => {
     const token = await activeToken(s, user);
     const padding = "y".repeat(4096);
     expectError(
-      await http(s, "POST", "/v1/reservations", { user, queueToken: token, body: { scheduleId: 1, seatNo: 1, padding } }),
+      await http(s, "POST", "/v1/reservations", {
+        user,
+        queueToken: token,
+        body: { scheduleId: 1, seatNo: 1, padding },
+      }),
       413,
       "PAYLOAD_TOO_LARGE",
     );

@@ -62,7 +62,11 @@ describe("balance and payments (default limits)", () => {
     const ids: number[] = [];
     for (let i = 0; i < count; i++) {
       const seatNo = nextSeat++;
-      const reply = await http(s, "POST", "/v1/reservations", { user, queueToken: token, body: { scheduleId, seatNo } });
+      const reply = await http(s, "POST", "/v1/reservations", {
+        user,
+        queueToken: token,
+        body: { scheduleId, seatNo },
+      });
       expect(reply.status, reply.text).toBe(201);
       ids.push(reply.body.reservationId);
     }
@@ -71,7 +75,10 @@ describe("balance and payments (default limits)", () => {
 
   async function seatStatusOf(user: string, reservationId: number): Promise<string> {
     const got = await http(s, "GET", `/v1/reservations/${reservationId}`, { user });
-    const map = await http(s, "GET", `/v1/schedules/${got.body.scheduleId}/seats`, { user: viewer, queueToken: viewerToken });
+    const map = await http(s, "GET", `/v1/schedules/${got.body.scheduleId}/seats`, {
+      user: viewer,
+      queueToken: viewerToken,
+    });
     expect(map.status, map.text).toBe(200);
     return map.body.seats.find((seat: { no: number }) => seat.no === got.body.seatNo).status;
   }
@@ -114,12 +121,15 @@ describe("balance and payments (default limits)", () => {
     ["a JSON array", "[100]"],
   ];
 
-  test.each(badAmounts)("charge with %s -> 400 INVALID_ARGUMENT and the balance is unchanged", async (_name, rawBody) => {
-    const user = uid("badcharge");
-    await charge(s, user, 300);
-    expectError(await http(s, "POST", "/v1/balance/charge", { user, rawBody }), 400, "INVALID_ARGUMENT");
-    expect(await balanceOf(s, user)).toBe(300);
-  });
+  test.each(badAmounts)(
+    "charge with %s -> 400 INVALID_ARGUMENT and the balance is unchanged",
+    async (_name, rawBody) => {
+      const user = uid("badcharge");
+      await charge(s, user, 300);
+      expectError(await http(s, "POST", "/v1/balance/charge", { user, rawBody }), 400, "INVALID_ARGUMENT");
+      expect(await balanceOf(s, user)).toBe(300);
+    },
+  );
 
   test("POST /v1/payments -> 201 {paymentId, reservationIds, amount = sum of prices, balance after, status: paid}", async () => {
     const user = uid("payer");
@@ -169,7 +179,11 @@ describe("balance and payments (default limits)", () => {
     const token = await activeToken(s, user);
     const ids = await holdSeats(user, token, cheap, 2);
     await charge(s, user, 1500);
-    expectError(await http(s, "POST", "/v1/payments", { user, body: { reservationIds: ids } }), 402, "INSUFFICIENT_BALANCE");
+    expectError(
+      await http(s, "POST", "/v1/payments", { user, body: { reservationIds: ids } }),
+      402,
+      "INSUFFICIENT_BALANCE",
+    );
     expect(await balanceOf(s, user)).toBe(1500);
     for (const id of ids) {
       expect(await statusOf(s, user, id)).toBe("held");
@@ -217,7 +231,11 @@ describe("balance and payments (default limits)", () => {
     const [mine] = await holdSeats(user, token, cheap);
     await charge(s, user, 5000);
     expectError(await http(s, "POST", "/v1/payments", { user, body: { reservationIds: [theirs] } }), 403, "FORBIDDEN");
-    expectError(await http(s, "POST", "/v1/payments", { user, body: { reservationIds: [mine, theirs] } }), 403, "FORBIDDEN");
+    expectError(
+      await http(s, "POST", "/v1/payments", { user, body: { reservationIds: [mine, theirs] } }),
+      403,
+      "FORBIDDEN",
+    );
     expect(await balanceOf(s, user)).toBe(5000);
     expect(await statusOf(s, user, mine!)).toBe("held");
     expect(await statusOf(s, owner, theirs!)).toBe("held");
@@ -228,7 +246,11 @@ describe("balance and payments (default limits)", () => {
     const token = await activeToken(s, user);
     const [mine] = await holdSeats(user, token, cheap);
     await charge(s, user, 5000);
-    expectError(await http(s, "POST", "/v1/payments", { user, body: { reservationIds: [987654321] } }), 404, "NOT_FOUND");
+    expectError(
+      await http(s, "POST", "/v1/payments", { user, body: { reservationIds: [987654321] } }),
+      404,
+      "NOT_FOUND",
+    );
     expectError(
       await http(s, "POST", "/v1/payments", { user, body: { reservationIds: [mine, 987654321] } }),
       404,
@@ -266,7 +288,11 @@ describe("balance and payments (default limits)", () => {
     const token = await activeToken(s, user);
     const [id] = await holdSeats(user, token, cheap);
     await charge(s, user, 5000);
-    expectError(await http(s, "POST", "/v1/payments", { user, body: { reservationIds: [id, id] } }), 400, "INVALID_ARGUMENT");
+    expectError(
+      await http(s, "POST", "/v1/payments", { user, body: { reservationIds: [id, id] } }),
+      400,
+      "INVALID_ARGUMENT",
+    );
     expect(await statusOf(s, user, id!)).toBe("held");
     expect(await balanceOf(s, user)).toBe(5000);
   });
@@ -281,7 +307,11 @@ describe("balance and payments (default limits)", () => {
       const first = await http(s, "POST", "/v1/payments", { user, idempotencyKey: key, body: { reservationIds: ids } });
       expect(first.status, first.text).toBe(201);
       expect(first.body).toMatchObject({ reservationIds: ids, amount: 2000, balance: 3000, status: "paid" });
-      const second = await http(s, "POST", "/v1/payments", { user, idempotencyKey: key, body: { reservationIds: ids } });
+      const second = await http(s, "POST", "/v1/payments", {
+        user,
+        idempotencyKey: key,
+        body: { reservationIds: ids },
+      });
       expect(second.status, second.text).toBe(201);
       expect(second.body).toEqual(first.body);
       expect(await balanceOf(s, user)).toBe(3000);
@@ -304,7 +334,11 @@ describe("balance and payments (default limits)", () => {
       );
       expect(await statusOf(s, user, b!)).toBe("held");
       expect(await balanceOf(s, user)).toBe(4000);
-      const other = await http(s, "POST", "/v1/payments", { user, idempotencyKey: `${key}-2`, body: { reservationIds: [b] } });
+      const other = await http(s, "POST", "/v1/payments", {
+        user,
+        idempotencyKey: `${key}-2`,
+        body: { reservationIds: [b] },
+      });
       expect(other.status, other.text).toBe(201);
       expect(other.body.balance).toBe(3000);
     });
@@ -348,7 +382,9 @@ describe("balance and payments (default limits)", () => {
     test("charge: the same key with another amount -> 409 IDEMPOTENCY_MISMATCH, balance unchanged", async () => {
       const user = uid("idem-charge-mm");
       const key = `cmm-${user}`;
-      expect((await http(s, "POST", "/v1/balance/charge", { user, idempotencyKey: key, body: { amount: 100 } })).status).toBe(200);
+      expect(
+        (await http(s, "POST", "/v1/balance/charge", { user, idempotencyKey: key, body: { amount: 100 } })).status,
+      ).toBe(200);
       expectError(
         await http(s, "POST", "/v1/balance/charge", { user, idempotencyKey: key, body: { amount: 200 } }),
         409,
@@ -362,7 +398,9 @@ describe("balance and payments (default limits)", () => {
       const token = await activeToken(s, user);
       const ids = await holdSeats(user, token, cheap);
       const key = `cross-${user}`;
-      expect((await http(s, "POST", "/v1/balance/charge", { user, idempotencyKey: key, body: { amount: 3000 } })).status).toBe(200);
+      expect(
+        (await http(s, "POST", "/v1/balance/charge", { user, idempotencyKey: key, body: { amount: 3000 } })).status,
+      ).toBe(200);
       expectError(
         await http(s, "POST", "/v1/payments", { user, idempotencyKey: key, body: { reservationIds: ids } }),
         409,
@@ -387,7 +425,11 @@ describe("balance and payments (default limits)", () => {
 
     test("a key of 128 chars is accepted; 129 chars -> 400 INVALID_ARGUMENT on charges and payments", async () => {
       const user = uid("idem-len");
-      const ok = await http(s, "POST", "/v1/balance/charge", { user, idempotencyKey: "k".repeat(128), body: { amount: 50 } });
+      const ok = await http(s, "POST", "/v1/balance/charge", {
+        user,
+        idempotencyKey: "k".repeat(128),
+        body: { amount: 50 },
+      });
       expect(ok.status, ok.text).toBe(200);
       expectError(
         await http(s, "POST", "/v1/balance/charge", { user, idempotencyKey: "k".repeat(129), body: { amount: 50 } }),

@@ -264,7 +264,11 @@ describe("one active slot (QUEUE_ACTIVE_MAX=1)", () => {
     const cc = await check(s, c);
     expect([cb.status, cb.position, cc.status, cc.position]).toEqual(["waiting", 1, "waiting", 2]);
 
-    const hold = await http(s, "POST", "/v1/reservations", { user: a, queueToken: tokenA, body: { scheduleId, seatNo: 1 } });
+    const hold = await http(s, "POST", "/v1/reservations", {
+      user: a,
+      queueToken: tokenA,
+      body: { scheduleId, seatNo: 1 },
+    });
     expect(hold.status, hold.text).toBe(201);
     expect((await http(s, "POST", "/v1/balance/charge", { user: a, body: { amount: 1000 } })).status).toBe(200);
     const pay = await http(s, "POST", "/v1/payments", { user: a, body: { reservationIds: [hold.body.reservationId] } });

@@ -143,7 +143,9 @@ describe("default limits (HOLD_TTL_MS 300000, MAX_HOLDS_PER_USER 4)", () => {
   test.each(badBodies)("POST /v1/reservations with %s -> 400 INVALID_ARGUMENT", async (_name, rawBody) => {
     const b = await buyer(s, "bad");
     // Substitute the real schedule id so only the named defect is wrong.
-    const body = rawBody.replace('"scheduleId":1,', `"scheduleId":${scheduleId},`).replace('"scheduleId":1}', `"scheduleId":${scheduleId}}`);
+    const body = rawBody
+      .replace('"scheduleId":1,', `"scheduleId":${scheduleId},`)
+      .replace('"scheduleId":1}', `"scheduleId":${scheduleId}}`);
     const reply = await http(s, "POST", "/v1/reservations", { user: b.user, queueToken: b.token, rawBody: body });
     expectError(reply, 400, "INVALID_ARGUMENT");
   });
@@ -176,7 +178,11 @@ describe("default limits (HOLD_TTL_MS 300000, MAX_HOLDS_PER_USER 4)", () => {
   test("GET /v1/reservations/:id of another user -> 403 FORBIDDEN", async () => {
     const a = await buyer(s, "mine");
     const created = await hold(s, a, scheduleId, 8);
-    expectError(await http(s, "GET", `/v1/reservations/${created.reservationId}`, { user: uid("nosy") }), 403, "FORBIDDEN");
+    expectError(
+      await http(s, "GET", `/v1/reservations/${created.reservationId}`, { user: uid("nosy") }),
+      403,
+      "FORBIDDEN",
+    );
   });
 
   test("GET /v1/reservations/:id unknown -> 404 NOT_FOUND; non-integer id -> 400 INVALID_ARGUMENT", async () => {
@@ -208,7 +214,11 @@ describe("default limits (HOLD_TTL_MS 300000, MAX_HOLDS_PER_USER 4)", () => {
     const created = await hold(s, a, scheduleId, 10);
     const first = await http(s, "DELETE", `/v1/reservations/${created.reservationId}`, { user: a.user });
     expect(first.status, first.text).toBe(200);
-    expectError(await http(s, "DELETE", `/v1/reservations/${created.reservationId}`, { user: a.user }), 410, "HOLD_EXPIRED");
+    expectError(
+      await http(s, "DELETE", `/v1/reservations/${created.reservationId}`, { user: a.user }),
+      410,
+      "HOLD_EXPIRED",
+    );
   });
 
   test("releasing another user's hold -> 403 FORBIDDEN and the hold stays", async () => {
@@ -234,9 +244,16 @@ describe("default limits (HOLD_TTL_MS 300000, MAX_HOLDS_PER_USER 4)", () => {
     const a = await buyer(s, "paid-release");
     const created = await hold(s, a, scheduleId, 12);
     await charge(s, a.user, 1200);
-    const pay = await http(s, "POST", "/v1/payments", { user: a.user, body: { reservationIds: [created.reservationId] } });
+    const pay = await http(s, "POST", "/v1/payments", {
+      user: a.user,
+      body: { reservationIds: [created.reservationId] },
+    });
     expect(pay.status, pay.text).toBe(201);
-    expectError(await http(s, "DELETE", `/v1/reservations/${created.reservationId}`, { user: a.user }), 409, "ALREADY_PAID");
+    expectError(
+      await http(s, "DELETE", `/v1/reservations/${created.reservationId}`, { user: a.user }),
+      409,
+      "ALREADY_PAID",
+    );
     const got = await http(s, "GET", `/v1/reservations/${created.reservationId}`, { user: a.user });
     expect(got.body.status).toBe("paid");
     const b = await buyer(s, "paid-viewer");
@@ -352,7 +369,11 @@ describe("hold expiry (HOLD_TTL_MS=800)", () => {
     const retaken = await hold(s, b, scheduleId, 1);
     expect(retaken.reservationId).not.toBe(created.reservationId);
 
-    expectError(await http(s, "DELETE", `/v1/reservations/${created.reservationId}`, { user: a.user }), 410, "HOLD_EXPIRED");
+    expectError(
+      await http(s, "DELETE", `/v1/reservations/${created.reservationId}`, { user: a.user }),
+      410,
+      "HOLD_EXPIRED",
+    );
     await charge(s, a.user, 900);
     expectError(
       await http(s, "POST", "/v1/payments", { user: a.user, body: { reservationIds: [created.reservationId] } }),

@@ -185,10 +185,46 @@ describe("queue machine", () => {
   it("RESTORE puts tokens back in seq order without emitting, and new joiners go behind them", () => {
     const q = startQueue({ activeMax: 1 });
     const entries: QueueEntry[] = [
-      { token: "w9", userId: "u9", seq: 9, status: "waiting", joinedAt: T0, lastSeenAt: T0, activatedAt: null, expiresAt: null },
-      { token: "a2", userId: "u2", seq: 2, status: "active", joinedAt: T0, lastSeenAt: T0, activatedAt: T0 - 299_990, expiresAt: T0 + 300_010 },
-      { token: "w4", userId: "u4", seq: 4, status: "waiting", joinedAt: T0, lastSeenAt: T0, activatedAt: null, expiresAt: null },
-      { token: "w7", userId: "u7", seq: 7, status: "waiting", joinedAt: T0, lastSeenAt: T0, activatedAt: null, expiresAt: null },
+      {
+        token: "w9",
+        userId: "u9",
+        seq: 9,
+        status: "waiting",
+        joinedAt: T0,
+        lastSeenAt: T0,
+        activatedAt: null,
+        expiresAt: null,
+      },
+      {
+        token: "a2",
+        userId: "u2",
+        seq: 2,
+        status: "active",
+        joinedAt: T0,
+        lastSeenAt: T0,
+        activatedAt: T0 - 299_990,
+        expiresAt: T0 + 300_010,
+      },
+      {
+        token: "w4",
+        userId: "u4",
+        seq: 4,
+        status: "waiting",
+        joinedAt: T0,
+        lastSeenAt: T0,
+        activatedAt: null,
+        expiresAt: null,
+      },
+      {
+        token: "w7",
+        userId: "u7",
+        seq: 7,
+        status: "waiting",
+        joinedAt: T0,
+        lastSeenAt: T0,
+        activatedAt: null,
+        expiresAt: null,
+      },
     ];
     const restartAt = T0 + 300_000;
     q.send({ type: "RESTORE", entries, now: restartAt });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { createActor } from "xstate";
 import {
+  type ScheduleEmitted,
+  type ScheduleEvent,
   SEAT_AVAILABLE,
   SEAT_HELD,
   SEAT_SOLD,
   SEAT_STATUS_NAMES,
-  type ScheduleEmitted,
-  type ScheduleEvent,
   scheduleMachine,
   seatStatus,
 } from "../../machines/schedule.js";
