@@ -105,10 +105,11 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
       closed ??= (async () => {
         dispatcher.closing = true;
         uWS.us_listen_socket_close(listenSocket);
+        // No timer may start new writes now; what was decided before is still committed.
+        actors.stop();
         await commits.whenIdle();
         // Let replies of the last commit go out before the sockets close.
         await new Promise((done) => setImmediate(done));
-        actors.stop();
         // close() exists on the native app but not in this build's type declarations.
         (app as unknown as { close(): void }).close();
         db.close();

@@ -78,10 +78,10 @@ export class QueueActor {
     this.timer = setInterval(() => this.tick(Date.now()), this.settings.tickMs);
   }
 
+  /** Stops the tick; the machine stays readable for connections that close afterwards. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.machine.stop();
   }
 
   private get context() {
