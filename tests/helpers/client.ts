@@ -120,7 +120,7 @@ export class WsClient {
     let url = options.path ? `ws://127.0.0.1:${server.port}${options.path}` : server.wsUrl;
     if (user !== undefined) {
       if (options.query) url += `?access_token=${encodeURIComponent(userJwt(user))}`;
-      else headers.authorization = `Bearer ${userJwt(user)}`;
+      else headers.authorization ??= `Bearer ${userJwt(user)}`;
     }
     const socket = new WebSocket(url, { headers });
     await new Promise<void>((done, fail) => {
