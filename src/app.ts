@@ -85,8 +85,17 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     queuePushes,
     maxFrameBytes: config.maxFrameBytes,
     nextRequestId,
+    rateLimit: config.rateLimit,
+    maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
+    maxBackpressureBytes: config.wsMaxBackpressureBytes,
   });
-  registerHttpRoutes(app, { dispatcher, metrics, maxBodyBytes: config.maxBodyBytes, nextRequestId });
+  registerHttpRoutes(app, {
+    dispatcher,
+    metrics,
+    maxBodyBytes: config.maxBodyBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    nextRequestId,
+  });
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((done, fail) => {
     app.listen(config.host, config.port, (socket) => {
@@ -96,7 +105,8 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
   });
   const port = uWS.us_socket_local_port(listenSocket);
   const shownHost = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
-  log.info({ port, url: `http://${shownHost}:${port}` }, "listening");
+  // The contract promises this line whatever LOG_LEVEL says.
+  log.child({}, { level: "info" }).info({ port, url: `http://${shownHost}:${port}` }, "listening");
 
   let closed: Promise<void> | null = null;
   return {

@@ -20,6 +20,8 @@ const envSchema = z.object({
   AUTH_SECRET: z.string().min(16, "AUTH_SECRET must be at least 16 characters").optional(),
   ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
   SEED_DEMO: flag(true),
+  // Unset: follows SEED_DEMO. The dev-only JWT minting endpoint of the demo page (POST /v1/dev/login).
+  DEV_LOGIN: z.enum(["0", "1", "true", "false"]).optional(),
   QUEUE_ACTIVE_MAX: integer(1000, 1),
   QUEUE_ACTIVE_TTL_MS: integer(600_000, 1),
   QUEUE_WAITING_IDLE_MS: integer(60_000, 1),
@@ -33,6 +35,12 @@ const envSchema = z.object({
   MAX_FRAME_BYTES: integer(65_536, 256, 1024 * 1024),
   DURABILITY: z.enum(["normal", "full"]).default("normal"),
   SEAT_DIFF_INTERVAL_MS: integer(20, 1, 10_000),
+  // Abuse limits (0 disables a rate limit); defaults sit far above what one honest user does.
+  RATE_LIMIT_PER_SECOND: integer(1000, 0),
+  RATE_LIMIT_BURST: integer(2000, 1),
+  WS_MAX_CONNECTIONS_PER_USER: integer(32, 1),
+  WS_MAX_BACKPRESSURE_BYTES: integer(1024 * 1024, 1024),
+  BODY_TIMEOUT_MS: integer(10_000, 10),
 });
 
 export interface Config {
@@ -42,6 +50,8 @@ export interface Config {
   authSecret: string;
   adminToken: string;
   seedDemo: boolean;
+  /** POST /v1/dev/login mints user JWTs for any name: demo only. */
+  devLogin: boolean;
   queue: { activeMax: number; activeTtlMs: number; waitingIdleMs: number; tickMs: number };
   holdTtlMs: number;
   maxHoldsPerUser: number;
@@ -52,6 +62,11 @@ export interface Config {
   maxFrameBytes: number;
   durability: "normal" | "full";
   seatDiffIntervalMs: number;
+  /** Token bucket per user (all requests) and per WebSocket connection (all frames). */
+  rateLimit: { perSecond: number; burst: number };
+  wsMaxConnectionsPerUser: number;
+  wsMaxBackpressureBytes: number;
+  bodyTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -76,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authSecret: e.AUTH_SECRET ?? generatedSecret(dataDir, "auth_secret"),
     adminToken: e.ADMIN_TOKEN ?? generatedSecret(dataDir, "admin_token"),
     seedDemo: e.SEED_DEMO,
+    devLogin: e.DEV_LOGIN === undefined ? e.SEED_DEMO : e.DEV_LOGIN === "1" || e.DEV_LOGIN === "true",
     queue: {
       activeMax: e.QUEUE_ACTIVE_MAX,
       activeTtlMs: e.QUEUE_ACTIVE_TTL_MS,
@@ -91,6 +107,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxFrameBytes: e.MAX_FRAME_BYTES,
     durability: e.DURABILITY,
     seatDiffIntervalMs: e.SEAT_DIFF_INTERVAL_MS,
+    rateLimit: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },
+    wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
+    wsMaxBackpressureBytes: e.WS_MAX_BACKPRESSURE_BYTES,
+    bodyTimeoutMs: e.BODY_TIMEOUT_MS,
   };
 }
 

@@ -7,6 +7,7 @@ import { ApiError, errorBody, toApiError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { Op, Session } from "./op.js";
+import { RateLimiter } from "./rateLimit.js";
 
 export interface OpRequest {
   op: Op;
@@ -38,8 +39,12 @@ export interface DispatcherDeps {
 export class Dispatcher {
   /** Set at shutdown: new work is refused with UNAVAILABLE while in-flight work finishes. */
   closing = false;
+  /** Every authenticated user's request budget, over HTTP and WebSocket alike. */
+  private readonly perUser: RateLimiter;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.perUser = new RateLimiter(deps.config.rateLimit);
+  }
 
   async run(request: OpRequest): Promise<OpReply> {
     const { op } = request;
@@ -79,6 +84,7 @@ export class Dispatcher {
       this.deps.authenticateAdmin(request.bearer);
     } else if (op.gate !== "none") {
       userId = this.identify(request, now);
+      if (!this.perUser.take(userId, now)) throw new ApiError("RATE_LIMITED", "too many requests; slow down");
       if (op.gate === "active") actors.queue.assertActive(userId, request.queueToken, now);
     }
     if (request.args instanceof ApiError) throw request.args;

@@ -13,6 +13,7 @@ export interface HttpDeps {
   dispatcher: Dispatcher;
   metrics: Metrics;
   maxBodyBytes: number;
+  bodyTimeoutMs: number;
   nextRequestId: () => string;
 }
 
@@ -102,7 +103,7 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
   }
   readBody(
     res,
-    deps.maxBodyBytes,
+    { maxBytes: deps.maxBodyBytes, timeoutMs: deps.bodyTimeoutMs },
     (raw) => {
       if (raw.length === 0) return run({});
       let body: unknown;

@@ -1,4 +1,5 @@
 // What a WebSocket connection remembers between frames.
+import type { TokenBucket } from "../api/rateLimit.js";
 import type { Identity } from "../auth/users.js";
 
 export interface Connection {
@@ -9,4 +10,6 @@ export interface Connection {
   queueBinary: boolean;
   lastQueuePosition: number;
   closed: boolean;
+  /** This connection's frame budget. */
+  frames: TokenBucket;
 }

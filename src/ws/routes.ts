@@ -3,6 +3,7 @@ import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 import type { Dispatcher } from "../api/dispatch.js";
 import type { Session } from "../api/op.js";
 import { opsByName } from "../api/ops/index.js";
+import { type RateLimit, TokenBucket } from "../api/rateLimit.js";
 import { type Authenticate, bearerToken, type Identity } from "../auth/users.js";
 import { ApiError, errorBody } from "../errors.js";
 import { decodeFrame, encodeFrame } from "./codec.js";
@@ -15,15 +16,24 @@ export interface WsDeps {
   queuePushes: QueuePushes;
   maxFrameBytes: number;
   nextRequestId: () => string;
+  /** Frames per connection (the dispatcher also limits per user). */
+  rateLimit: RateLimit;
+  maxConnectionsPerUser: number;
+  /** Bytes a connection may leave unread before it is dropped (see docs/reliability.md). */
+  maxBackpressureBytes: number;
 }
 
 /** Frames over this are refused by uWS itself (close 1009); up to it we answer PAYLOAD_TOO_LARGE. */
 const HARD_FRAME_LIMIT = 1024 * 1024;
 
 export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
+  const openByUser = new Map<string, number>();
   app.ws<Connection>("/v1/ws", {
     maxPayloadLength: HARD_FRAME_LIMIT,
-    maxBackpressure: 1024 * 1024,
+    // Slow consumer policy: a connection whose unread output passes the limit is closed rather
+    // than buffered without bound or silently skipped; the client reconnects and re-subscribes.
+    maxBackpressure: deps.maxBackpressureBytes,
+    closeOnBackpressureLimit: 1,
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade(res, req, context) {
@@ -39,20 +49,38 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
         res.cork(() => res.writeStatus("401 Unauthorized").writeHeader("content-type", "application/json").end(body));
         return;
       }
+      if ((openByUser.get(identity.userId) ?? 0) >= deps.maxConnectionsPerUser) {
+        const body = JSON.stringify(
+          errorBody(new ApiError("RATE_LIMITED", `at most ${deps.maxConnectionsPerUser} connections per user`)),
+        );
+        res.cork(() =>
+          res.writeStatus("429 Too Many Requests").writeHeader("content-type", "application/json").end(body),
+        );
+        return;
+      }
       const connection: Connection = {
         identity,
         queueToken: undefined,
         queueBinary: false,
         lastQueuePosition: -1,
         closed: false,
+        frames: new TokenBucket(deps.rateLimit, Date.now()),
       };
       res.cork(() => res.upgrade(connection, key, protocol, extensions, context));
+    },
+    open(ws) {
+      const userId = ws.getUserData().identity.userId;
+      openByUser.set(userId, (openByUser.get(userId) ?? 0) + 1);
     },
     message(ws, message, isBinary) {
       handleFrame(ws, message, isBinary, deps);
     },
     close(ws) {
-      ws.getUserData().closed = true;
+      const connection = ws.getUserData();
+      connection.closed = true;
+      const left = (openByUser.get(connection.identity.userId) ?? 1) - 1;
+      if (left > 0) openByUser.set(connection.identity.userId, left);
+      else openByUser.delete(connection.identity.userId);
       deps.queuePushes.unfollow(ws, Date.now());
     },
   });
@@ -71,6 +99,10 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
     deps.dispatcher.record("ws.frame", { status: error.status, body }, requestId, started);
     reply(ws, { id, ok: false, ...body }, isBinary);
   };
+  // Over budget: still answered (with the request's id when it decodes), but never run.
+  const overBudget = !ws.getUserData().frames.take(Date.now());
+  const rateLimited = () => new ApiError("RATE_LIMITED", "too many frames on this connection; slow down");
+  if (overBudget && message.byteLength > deps.maxFrameBytes) return refuse(null, rateLimited());
   if (message.byteLength > deps.maxFrameBytes) {
     return refuse(null, new ApiError("PAYLOAD_TOO_LARGE", `frame over ${deps.maxFrameBytes} bytes`));
   }
@@ -78,16 +110,19 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
   try {
     request = decodeFrame(message, isBinary);
   } catch {
+    if (overBudget) return refuse(null, rateLimited());
     return refuse(
       null,
       new ApiError("INVALID_ARGUMENT", isBinary ? "the frame is not valid MessagePack" : "the frame is not valid JSON"),
     );
   }
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
+    if (overBudget) return refuse(null, rateLimited());
     return refuse(null, new ApiError("INVALID_ARGUMENT", "a request is an object {id, op, args}"));
   }
   const { id: rawId, op: opName, args: rawArgs } = request as { id?: unknown; op?: unknown; args?: unknown };
   const id = typeof rawId === "string" || typeof rawId === "number" ? rawId : null;
+  if (overBudget) return refuse(id, rateLimited());
   const op = typeof opName === "string" ? opsByName.get(opName) : undefined;
   if (!op) return refuse(id, new ApiError("INVALID_ARGUMENT", `unknown op ${JSON.stringify(opName ?? null)}`));
   if (rawArgs !== undefined && (typeof rawArgs !== "object" || rawArgs === null || Array.isArray(rawArgs))) {
