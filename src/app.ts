@@ -8,6 +8,7 @@ import { createAdminAuthenticator } from "./auth/admin.js";
 import { createAuthenticator } from "./auth/users.js";
 import type { Config } from "./config.js";
 import { registerHttpRoutes } from "./http/routes.js";
+import { registerWebRoutes } from "./http/web.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { CommitQueue } from "./store/commitQueue.js";
@@ -96,6 +97,8 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     bodyTimeoutMs: config.bodyTimeoutMs,
     nextRequestId,
   });
+
+  registerWebRoutes(app);
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((done, fail) => {
     app.listen(config.host, config.port, (socket) => {

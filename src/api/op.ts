@@ -23,15 +23,36 @@ export interface OpContext {
   session: Session | undefined;
 }
 
-export interface Op<Schema extends z.ZodType = z.ZodType> {
-  name: string;
-  /** The HTTP route, or none for WebSocket-only ops. `:name` segments become args. */
-  http?: { method: "GET" | "POST" | "DELETE"; path: string; status: number };
-  gate: Gate;
-  args: Schema;
-  handle(args: z.output<Schema>, context: OpContext): unknown | Promise<unknown>;
+export interface HttpRoute {
+  method: "GET" | "POST" | "DELETE";
+  path: string;
+  status: number;
 }
 
-export function defineOp<Schema extends z.ZodType>(op: Op<Schema>): Op<Schema> {
+export interface Op<
+  Schema extends z.ZodType = z.ZodType,
+  Result extends z.ZodType = z.ZodType,
+  Name extends string = string,
+  Http extends HttpRoute | undefined = HttpRoute | undefined,
+> {
+  name: Name;
+  /** One line for people (OpenAPI summary, docs). */
+  summary: string;
+  /** The HTTP route, or none for WebSocket-only ops. `:name` segments become args. */
+  http?: Http;
+  gate: Gate;
+  args: Schema;
+  /** The success body (HTTP) and WS `data`: the typed client and OpenAPI are derived from it. */
+  result: Result;
+  handle(args: z.output<Schema>, context: OpContext): z.input<Result> | Promise<z.input<Result>>;
+}
+
+/** Keeps the literal name and route, so the typed client can be checked against the table. */
+export function defineOp<
+  Schema extends z.ZodType,
+  Result extends z.ZodType,
+  const Name extends string,
+  const Http extends HttpRoute | undefined = undefined,
+>(op: Op<Schema, Result, Name, Http>): Op<Schema, Result, Name, Http> {
   return op;
 }

@@ -9,3 +9,39 @@ export const seatNo = z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.
 export const idempotencyKey = z.string().min(1).max(128).optional();
 
 export const noArgs = z.object({});
+
+// Result schemas shared by several ops: the bodies the server sends, for the typed client and OpenAPI.
+const count = z.number().int().min(0);
+const money = z.number().int().min(0);
+const instant = z.string().meta({ format: "date-time", description: "ISO-8601 date-time" });
+
+export const queueStatus = z.object({
+  token: z.string(),
+  status: z.enum(["waiting", "active"]),
+  position: count.describe("1-based among waiting tokens; 0 once active"),
+  waiting: count,
+  active: count,
+  etaSeconds: count,
+  expiresAt: instant,
+});
+
+export const seatStatus = z.enum(["available", "held", "sold"]);
+
+export const seatsView = z.object({
+  scheduleId: id,
+  version: count.describe("grows by one per seats push; the base for the pushes that follow"),
+  seats: z.array(z.object({ no: id, price: money, status: seatStatus })),
+});
+
+export const reservationView = z.object({
+  reservationId: id,
+  scheduleId: id,
+  seatNo: id,
+  price: money,
+  status: z.enum(["held", "paid", "expired", "released"]),
+  expiresAt: instant,
+});
+
+export const balanceView = z.object({ userId: z.string(), balance: money });
+
+export { instant };

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { ApiError } from "../../errors.js";
 import { defineOp } from "../op.js";
+import { id, instant } from "../schemas.js";
 
 const isoDateTime = z
   .string()
@@ -12,6 +13,7 @@ const isoDateTime = z
 
 export const adminConcertsCreate = defineOp({
   name: "admin.concerts.create",
+  summary: "add a concert with its schedules",
   http: { method: "POST", path: "/v1/admin/concerts", status: 201 },
   gate: "admin",
   args: z.object({
@@ -26,6 +28,11 @@ export const adminConcertsCreate = defineOp({
       )
       .min(1)
       .max(100),
+  }),
+  result: z.object({
+    id,
+    title: z.string(),
+    schedules: z.array(z.object({ id, startsAt: instant, totalSeats: z.number().int().min(1) })),
   }),
   async handle({ title, schedules }, { actors, config, now }) {
     // A price is bounded like a charge, so one seat can always be paid for.

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { IdempotencyRecords } from "../../actors/idempotency.js";
 import { ApiError } from "../../errors.js";
 import { defineOp } from "../op.js";
-import { idempotencyKey } from "../schemas.js";
+import { balanceView, idempotencyKey } from "../schemas.js";
 
 interface ChargeView {
   userId: string;
@@ -12,9 +12,11 @@ interface ChargeView {
 
 export const balanceCharge = defineOp({
   name: "balance.charge",
+  summary: "add money to the caller's balance",
   http: { method: "POST", path: "/v1/balance/charge", status: 200 },
   gate: "user",
   args: z.object({ amount: z.number().int().min(1), idempotencyKey }),
+  result: balanceView,
   handle({ amount, idempotencyKey: key }, { actors, config, userId, now }) {
     if (amount > config.chargeMax) {
       throw new ApiError("INVALID_ARGUMENT", `amount must be at most ${config.chargeMax}`);

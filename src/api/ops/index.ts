@@ -4,6 +4,7 @@ import { adminConcertsCreate } from "./admin.concerts.create.js";
 import { balanceCharge } from "./balance.charge.js";
 import { balanceGet } from "./balance.get.js";
 import { concertsList } from "./concerts.list.js";
+import { devLogin } from "./dev.login.js";
 import { paymentsCreate } from "./payments.create.js";
 import { queueCheck } from "./queue.check.js";
 import { reservationsCreate } from "./reservations.create.js";
@@ -13,7 +14,7 @@ import { schedulesList } from "./schedules.list.js";
 import { seatsList } from "./seats.list.js";
 import { seatsSubscribe, seatsUnsubscribe } from "./seats.subscribe.js";
 
-export const ops: readonly Op[] = [
+const table = [
   queueCheck,
   concertsList,
   schedulesList,
@@ -27,6 +28,12 @@ export const ops: readonly Op[] = [
   balanceGet,
   balanceCharge,
   adminConcertsCreate,
-] as Op[];
+  devLogin,
+] as const;
+
+/** Every op with its literal name, route and schemas: the typed client (src/client) derives from it. */
+export type ApiOp = (typeof table)[number];
+
+export const ops: readonly Op[] = table as readonly Op[];
 
 export const opsByName: ReadonlyMap<string, Op> = new Map(ops.map((op) => [op.name, op]));

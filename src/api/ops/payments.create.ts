@@ -6,6 +6,7 @@ import { id, idempotencyKey } from "../schemas.js";
 
 export const paymentsCreate = defineOp({
   name: "payments.create",
+  summary: "pay several holds at once",
   http: { method: "POST", path: "/v1/payments", status: 201 },
   gate: "user",
   args: z.object({
@@ -15,6 +16,13 @@ export const paymentsCreate = defineOp({
       .max(100)
       .refine((ids) => new Set(ids).size === ids.length, "reservationIds must not repeat"),
     idempotencyKey,
+  }),
+  result: z.object({
+    paymentId: id,
+    reservationIds: z.array(id),
+    amount: z.number().int().min(0),
+    balance: z.number().int().min(0),
+    status: z.literal("paid"),
   }),
   handle({ reservationIds, idempotencyKey: key }, { actors, userId, now }) {
     const pay = actors.payments.pay.bind(actors.payments, userId, reservationIds, now);

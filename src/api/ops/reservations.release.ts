@@ -5,9 +5,11 @@ import { id } from "../schemas.js";
 
 export const reservationsRelease = defineOp({
   name: "reservations.release",
+  summary: "give a held seat back",
   http: { method: "DELETE", path: "/v1/reservations/:reservationId", status: 200 },
   gate: "user",
   args: z.object({ reservationId: id }),
+  result: z.object({ reservationId: id, status: z.literal("released") }),
   handle({ reservationId }, { actors, userId, now }) {
     return actors.reservations.release(userId, reservationId, now);
   },

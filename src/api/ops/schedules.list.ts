@@ -1,13 +1,25 @@
 // schedules.list — a concert's dates with seat counts; GET /v1/concerts/:concertId/schedules.
 import { z } from "zod";
 import { defineOp } from "../op.js";
-import { id } from "../schemas.js";
+import { id, instant } from "../schemas.js";
 
 export const schedulesList = defineOp({
   name: "schedules.list",
+  summary: "a concert's dates with seat counts",
   http: { method: "GET", path: "/v1/concerts/:concertId/schedules", status: 200 },
   gate: "active",
   args: z.object({ concertId: id }),
+  result: z.object({
+    schedules: z.array(
+      z.object({
+        id,
+        concertId: id,
+        startsAt: instant,
+        totalSeats: z.number().int().min(0),
+        availableSeats: z.number().int().min(0),
+      }),
+    ),
+  }),
   handle({ concertId }, { actors }) {
     const schedules = actors.catalog.schedulesOf(concertId).map((s) => ({
       id: s.id,

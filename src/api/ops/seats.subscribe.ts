@@ -1,6 +1,8 @@
 // seats.subscribe / seats.unsubscribe — live seat-map diffs over a WebSocket (no HTTP twin).
+import { z } from "zod";
 import { ApiError } from "../../errors.js";
 import { defineOp, type Session } from "../op.js";
+import { seatsView } from "../schemas.js";
 import { seatsArgs } from "./seats.list.js";
 
 function sessionOf(session: Session | undefined): Session {
@@ -10,8 +12,10 @@ function sessionOf(session: Session | undefined): Session {
 
 export const seatsSubscribe = defineOp({
   name: "seats.subscribe",
+  summary: "the seats.list body, then a seats push per change of the schedule's seat map",
   gate: "active",
   args: seatsArgs,
+  result: seatsView,
   handle({ scheduleId }, { actors, session }) {
     const schedule = actors.catalog.schedule(scheduleId);
     // Subscribing and reading the snapshot in one turn: the next diff is exactly version + 1.
@@ -22,8 +26,10 @@ export const seatsSubscribe = defineOp({
 
 export const seatsUnsubscribe = defineOp({
   name: "seats.unsubscribe",
+  summary: "stop the seats pushes of a schedule",
   gate: "user",
   args: seatsArgs,
+  result: z.object({}),
   handle({ scheduleId }, { session }) {
     sessionOf(session).unsubscribeSeats(scheduleId);
     return {};
