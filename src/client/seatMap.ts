@@ -16,8 +16,11 @@ export class SeatMap {
   /** status[no - 1]; price[no - 1]. */
   status: SeatStatus[] = [];
   price: number[] = [];
-  /** True between a detected gap (or reconnect) and the fresh snapshot: pushes are ignored. */
-  resyncing = false;
+  /**
+   * True until the first snapshot, and between a detected gap (or a reconnect) and the fresh one:
+   * pushes are ignored meanwhile, since the snapshot (taken after them) already contains them.
+   */
+  resyncing = true;
   private readonly listeners = new Set<SeatMapListener>();
 
   constructor(readonly scheduleId: number) {}

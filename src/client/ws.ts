@@ -4,7 +4,7 @@ import { type Codec, jsonCodec } from "./codec.js";
 import { ClientError } from "./errors.js";
 import { resolveToken, type TokenSource } from "./http.js";
 import { SeatMap } from "./seatMap.js";
-import type { ArgsOf, ErrorBody, QueuePush, ResultOf, SeatsPush, WsOpName } from "./types.js";
+import type { ArgsOf, ErrorBody, QueuePush, ResultOf, SeatsPush, SeatsView, WsOpName } from "./types.js";
 
 /** The part of the WebSocket API this session uses: the browser's, Node 22's, or the `ws` package's. */
 export interface WebSocketLike {
@@ -137,12 +137,28 @@ export class WsSession {
       this.seatMaps.set(scheduleId, map);
     }
     try {
-      map.applySnapshot(await this.request("seats.subscribe", { scheduleId }));
+      await this.subscribeRequest(map);
     } catch (error) {
       this.seatMaps.delete(scheduleId);
       throw error;
     }
     return map;
+  }
+
+  /**
+   * seats.subscribe whose snapshot is applied as its reply frame is read, before any push that
+   * follows it in the same read: the pushes then find the map at the snapshot's version.
+   */
+  private subscribeRequest(map: SeatMap, now = false): Promise<void> {
+    const apply = (data: unknown) => {
+      if (this.seatMaps.get(map.scheduleId) === map) map.applySnapshot(data as SeatsView);
+    };
+    return new Promise((done, fail) => {
+      const send = () =>
+        this.send("seats.subscribe", { scheduleId: map.scheduleId }, (data) => (apply(data), done()), fail);
+      if (now || this.connected) send();
+      else this.outbox.push(send);
+    });
   }
 
   async unsubscribeSeats(scheduleId: number): Promise<void> {
@@ -239,7 +255,7 @@ export class WsSession {
         }
         for (const map of this.seatMaps.values()) {
           this.stats.resubscribes++;
-          map.applySnapshot((await this.sendNow("seats.subscribe", { scheduleId: map.scheduleId })) as never);
+          await this.subscribeRequest(map, true);
         }
       } catch (error) {
         if (error instanceof ClientError) this.emit({ type: "error", error });
@@ -337,11 +353,6 @@ export class WsSession {
     this.stats.gaps++;
     this.stats.resubscribes++;
     this.emit({ type: "gap", scheduleId: push.scheduleId, expected, got: push.version });
-    this.request("seats.subscribe", { scheduleId: push.scheduleId }).then(
-      (view) => {
-        if (this.seatMaps.get(push.scheduleId) === map) map.applySnapshot(view);
-      },
-      (error: ClientError) => this.emit({ type: "error", error }),
-    );
+    this.subscribeRequest(map).catch((error: ClientError) => this.emit({ type: "error", error }));
   }
 }
