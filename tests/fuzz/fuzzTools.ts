@@ -1,0 +1,67 @@
+// Shared pieces of the fuzz suites: the contract's error codes, the server's RSS, a state fingerprint.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import type { TestServer } from "../helpers/server.js";
+
+export const CONTRACT: Record<string, number> = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  TOKEN_INVALID: 401,
+  FORBIDDEN: 403,
+  TOKEN_NOT_ACTIVE: 403,
+  NOT_FOUND: 404,
+  SEAT_UNAVAILABLE: 409,
+  HOLD_LIMIT: 409,
+  IDEMPOTENCY_MISMATCH: 409,
+  HOLD_EXPIRED: 410,
+  ALREADY_PAID: 409,
+  INSUFFICIENT_BALANCE: 402,
+  PAYLOAD_TOO_LARGE: 413,
+  BALANCE_LIMIT: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+};
+
+/** Inputs per suite: FUZZ_INPUTS in the long mode (npm run chaos), 10,000 in npm test. */
+export const FUZZ_INPUTS = Number(process.env.FUZZ_INPUTS ?? 10_000);
+
+/** Resident set size of the server process in bytes (Linux /proc). */
+export function serverRss(server: TestServer): number {
+  const status = readFileSync(`/proc/${server.child.pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+  return kb * 1024;
+}
+
+export interface StateCounts {
+  concerts: number;
+  reservations: number;
+  liveReservations: number;
+  ledger: number;
+  ledgerSum: number;
+  payments: number;
+  idempotency: number;
+}
+
+/** Counts read straight from the live database (a read-only WAL reader beside the server). */
+export function stateCounts(server: TestServer): StateCounts {
+  const db = new Database(join(server.dataDir, "tickets.db"), { readonly: true, fileMustExist: true });
+  try {
+    const n = (sql: string) => (db.prepare(sql).get() as { n: number | null }).n ?? 0;
+    return {
+      concerts: n("SELECT COUNT(*) AS n FROM concerts"),
+      reservations: n("SELECT COUNT(*) AS n FROM reservations"),
+      liveReservations: n("SELECT COUNT(*) AS n FROM reservations WHERE status IN ('held','paid')"),
+      ledger: n("SELECT COUNT(*) AS n FROM ledger"),
+      ledgerSum: n("SELECT SUM(amount) AS n FROM ledger"),
+      payments: n("SELECT COUNT(*) AS n FROM payments"),
+      idempotency: n("SELECT COUNT(*) AS n FROM idempotency"),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Lets the server's garbage collector settle before an RSS reading. */
+export const settle = () => new Promise<void>((done) => setTimeout(done, 300));
