@@ -2,18 +2,27 @@
 // port 0 and gives tests its address, its secrets and helpers to mint user JWTs.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 
-const MAIN = resolve(import.meta.dirname, "../../dist/src/main.js");
+/** The project root: the nearest folder above this file with a package.json (works from dist/ too). */
+function projectRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
+  return dir;
+}
+
+export const MAIN = join(projectRoot(), "dist/src/main.js");
 
 export interface ServerOptions {
   /** Extra environment (QUEUE_ACTIVE_MAX, HOLD_TTL_MS, ...). Strings only, as in a shell. */
   env?: Record<string, string>;
   /** Reuse a data directory (restart tests). A fresh temp dir otherwise. */
   dataDir?: string;
+  /** Extra arguments for node itself (e.g. --cpu-prof for benchmarks). */
+  nodeArgs?: string[];
 }
 
 export interface TestServer {
@@ -51,7 +60,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     LOG_LEVEL: "info",
     ...options.env,
   };
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
   const logs: string[] = [];
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   createInterface({ input: child.stderr! }).on("line", (line) => logs.push(line));

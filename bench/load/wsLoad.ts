@@ -1,0 +1,379 @@
+// WebSocket load generator, run as its own process (forked with IPC by bench/run.ts).
+// It receives one Job, connects, reports "ready", waits for "go", runs, and sends its result.
+import { performance } from "node:perf_hooks";
+import { userJwt } from "../../tests/helpers/server.js";
+import { createHistogram, encodeHistogram, type Histogram, recordMs } from "../lib/histogram.js";
+import { connectMany, type LoadClient, type Reply } from "./wsClient.js";
+
+export type Mode = "echo" | "mix" | "holds" | "flash" | "fanout" | "waiting" | "holdfill";
+
+export interface Job {
+  mode: Mode;
+  url: string;
+  secret: string;
+  userPrefix: string;
+  connections: number;
+  durationMs: number;
+  /** Open loop: total requests per second across connections (closed loop when absent). */
+  rate?: number;
+  /** Big schedules to hold on, their seat count, and a small one for seats.list. */
+  scheduleIds?: number[];
+  seatsPerSchedule?: number;
+  smallScheduleId?: number;
+  concertId?: number;
+  /** fanout: the schedule to watch, changes per second to drive, share of subscribers that decode. */
+  changesPerSecond?: number;
+  sampleEvery?: number;
+  /** holdfill: holds per connection. */
+  holdsPerConnection?: number;
+  localAddresses?: string[];
+}
+
+export interface JobResult {
+  ops: number;
+  errors: Record<string, number>;
+  elapsedMs: number;
+  histograms: Record<string, string>;
+  paymentIds: number[];
+  extra: Record<string, number>;
+}
+
+const send = (message: object) => process.send?.(message);
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+const randomInt = (n: number) => Math.floor(Math.random() * n);
+
+class Recorder {
+  ops = 0;
+  errors: Record<string, number> = {};
+  histograms = new Map<string, Histogram>();
+  paymentIds: number[] = [];
+  extra: Record<string, number> = {};
+
+  async timed(client: LoadClient, name: string, op: string, args: object, intendedStart?: number): Promise<Reply> {
+    const started = intendedStart ?? performance.now();
+    const reply = await client.request(op, args);
+    this.record(name, performance.now() - started);
+    if (!reply.ok) this.errors[reply.error!.code] = (this.errors[reply.error!.code] ?? 0) + 1;
+    return reply;
+  }
+
+  record(name: string, ms: number): void {
+    let histogram = this.histograms.get(name);
+    if (!histogram) this.histograms.set(name, (histogram = createHistogram()));
+    recordMs(histogram, ms);
+    this.ops++;
+  }
+
+  result(elapsedMs: number): JobResult {
+    const histograms: Record<string, string> = {};
+    for (const [name, histogram] of this.histograms) histograms[name] = encodeHistogram(histogram);
+    return { ops: this.ops, errors: this.errors, elapsedMs, histograms, paymentIds: this.paymentIds, extra: this.extra };
+  }
+}
+
+async function main(job: Job): Promise<void> {
+  const jwt = (i: number) => userJwt(`${job.userPrefix}${i}`, 24 * 3600, job.secret);
+  const clients = await connectMany(job.url, job.connections, jwt, { localAddresses: job.localAddresses });
+  const recorder = new Recorder();
+  if (job.mode !== "echo") await setUp(job, clients);
+  send({ type: "ready" });
+  await new Promise<void>((done) => process.once("message", () => done()));
+  const started = performance.now();
+  const deadline = started + job.durationMs;
+  await RUNS[job.mode](job, clients, recorder, deadline);
+  const elapsed = performance.now() - started;
+  send({ type: "result", result: recorder.result(elapsed) });
+  // Waiting sockets stay open until the orchestrator has measured the server.
+  if (job.mode === "waiting" || job.mode === "fanout") await new Promise((done) => process.once("message", done));
+  for (const client of clients) client.close();
+  setTimeout(() => process.exit(0), 200);
+}
+
+/** Every identity checks into the waiting room; booking modes also get money. */
+async function setUp(job: Job, clients: LoadClient[]): Promise<void> {
+  if (job.mode === "flash" || job.mode === "waiting") return;
+  await Promise.all(
+    clients.map(async (client) => {
+      await client.request("queue.check");
+      if (job.mode === "mix" || job.mode === "holds") await client.request("balance.charge", { amount: 10_000_000 });
+    }),
+  );
+  // Fan-out subscribers take their (large) snapshots before the measured phase, a few at a time.
+  if (job.mode === "fanout") {
+    const subscribers = clients.slice(1);
+    for (let i = 0; i < subscribers.length; i += 100) {
+      await Promise.all(
+        subscribers.slice(i, i + 100).map((client) => client.request("seats.subscribe", { scheduleId: job.scheduleIds![0] })),
+      );
+    }
+  }
+}
+
+type Run = (job: Job, clients: LoadClient[], recorder: Recorder, deadline: number) => Promise<void>;
+
+const RUNS: Record<Mode, Run> = {
+  /** The ceiling: the same frames to an echo server that decodes and encodes them. */
+  async echo(job, clients, recorder, deadline) {
+    await Promise.all(
+      clients.map(async (client) => {
+        while (performance.now() < deadline) {
+          await recorder.timed(client, "echo", "echo", { scheduleId: 1, seatNo: randomInt(100_000) + 1 });
+        }
+      }),
+    );
+  },
+
+  /** Booking mix, closed loop: hold, then release or pay (+ queue.check), seats.list every 10th. */
+  async mix(job, clients, recorder, deadline) {
+    if (job.rate) return openLoopMix(job, clients, recorder, deadline);
+    await Promise.all(clients.map((client) => mixSession(job, client, recorder, () => performance.now() < deadline)));
+  },
+
+  /** Durable-mode holds: hold then release, as fast as the group commit allows. */
+  async holds(job, clients, recorder, deadline) {
+    await Promise.all(
+      clients.map(async (client) => {
+        while (performance.now() < deadline) {
+          const hold = await recorder.timed(client, "hold", "reservations.create", randomSeat(job));
+          if (hold.ok) await recorder.timed(client, "release", "reservations.release", { reservationId: hold.data.reservationId });
+        }
+      }),
+    );
+  },
+
+  /**
+   * Flash sale: everyone checks in within a second and waits for admission; an admitted fan
+   * picks a seat the live map shows free (one subscription per generator process stands for
+   * the map every fan sees), holds it and pays. The orchestrator says "stop" once all are sold.
+   */
+  async flash(job, clients, recorder, deadline) {
+    const admittedAt: number[] = [];
+    let gaveUp = 0;
+    const soldOut = new Promise<void>((done) => process.once("message", () => done()));
+    const spread = 1000 / clients.length;
+    const scheduleId = job.scheduleIds![0]!;
+    const free = new FreeSeats(job.seatsPerSchedule!);
+    const until = Promise.race([soldOut, sleep(Math.max(0, deadline - performance.now()))]);
+    const [watcher] = clients;
+    await watcher!.request("queue.check");
+    await watcher!.request("seats.subscribe", { scheduleId });
+    watcher!.onPush = (push) => {
+      if (push.ev !== "seats") return;
+      for (const change of push.changes as { no: number; status: string }[]) {
+        if (change.status === "available") free.add(change.no);
+        else free.remove(change.no);
+      }
+    };
+    await Promise.all(
+      clients.slice(1).map(async (client, index) => {
+        await sleep(index * spread);
+        const admitted = new Promise<void>((done) => {
+          client.onPush = (push) => {
+            if (push.ev === "queue" && push.status === "active") done();
+          };
+        });
+        const checkedIn = performance.now();
+        const check = await recorder.timed(client, "queue.check", "queue.check", {});
+        if (!check.ok) return;
+        if (check.data.status !== "active" && (await Promise.race([admitted.then(() => true), until.then(() => false)])) === false) {
+          return;
+        }
+        admittedAt.push(performance.now() - checkedIn);
+        while (free.size > 0) {
+          const seatNo = free.random();
+          const hold = await recorder.timed(client, "hold", "reservations.create", { scheduleId, seatNo });
+          if (!hold.ok) {
+            free.remove(seatNo);
+            continue;
+          }
+          await client.request("balance.charge", { amount: hold.data.price });
+          const pay = await recorder.timed(client, "pay", "payments.create", { reservationIds: [hold.data.reservationId] });
+          if (pay.ok) recorder.paymentIds.push(pay.data.paymentId);
+          return;
+        }
+        gaveUp++;
+      }),
+    );
+    recorder.extra.admitted = admittedAt.length;
+    recorder.extra.gaveUp = gaveUp;
+  },
+
+  /** Fan-out: connection 0 drives seat changes; the others are subscribers, a sample of them timed. */
+  async fanout(job, clients, recorder, deadline) {
+    const [driver, ...subscribers] = clients;
+    const sentAt = new Map<number, number>();
+    const sampleEvery = job.sampleEvery ?? 50;
+    const scheduleId = job.scheduleIds![0]!;
+    subscribers.forEach((client, index) => {
+      client.decodePushes = sampleEvery !== Number.MAX_SAFE_INTEGER && index % sampleEvery === 0;
+      client.onPush = (push) => {
+        if (push.ev !== "seats") return;
+        const now = performance.now();
+        for (const change of push.changes as { no: number }[]) {
+          const at = sentAt.get(change.no);
+          if (at !== undefined) recorder.record("delivery", now - at);
+        }
+      };
+    });
+    if (!job.changesPerSecond) {
+      // A bystander generator: its connections only receive.
+      await sleep(Math.max(0, deadline - performance.now()) + 500);
+      recorder.extra.pushesReceived = subscribers.reduce((sum, client) => sum + client.pushesSeen, 0);
+      return;
+    }
+    const held: number[] = [];
+    const start = performance.now();
+    let issued = 0;
+    let seat = 0;
+    // Every 5 ms, issue the changes that are due, so the event loop keeps reading replies and pushes.
+    while (performance.now() < deadline) {
+      const due = Math.floor(((performance.now() - start) / 1000) * job.changesPerSecond) - issued;
+      for (let k = 0; k < due; k++, issued++) {
+        // Alternate holds and releases on a window of seats so the map keeps changing.
+        if (held.length >= 4) {
+          void recorder.timed(driver!, "release", "reservations.release", { reservationId: held.shift()! });
+        } else {
+          const seatNo = (seat++ % job.seatsPerSchedule!) + 1;
+          sentAt.set(seatNo, performance.now());
+          void recorder.timed(driver!, "hold", "reservations.create", { scheduleId, seatNo }).then((reply) => {
+            if (reply.ok) held.push(reply.data.reservationId);
+          });
+        }
+      }
+      await sleep(5);
+    }
+    recorder.extra.changesIssued = issued;
+    await sleep(500);
+    recorder.extra.pushesReceived = subscribers.reduce((sum, client) => sum + client.pushesSeen, 0);
+  },
+
+  /** Waiting sockets: every connection checks in and then just stays. */
+  async waiting(_job, clients, recorder) {
+    for (let i = 0; i < clients.length; i += 500) {
+      await Promise.all(clients.slice(i, i + 500).map((client) => recorder.timed(client, "queue.check", "queue.check", {})));
+    }
+  },
+
+  /** Memory: each connection holds `holdsPerConnection` seats, disjoint ranges of one schedule. */
+  async holdfill(job, clients, recorder) {
+    const per = job.holdsPerConnection!;
+    const scheduleId = job.scheduleIds![0]!;
+    await Promise.all(
+      clients.map(async (client, index) => {
+        for (let k = 0; k < per; k++) {
+          await recorder.timed(client, "hold", "reservations.create", { scheduleId, seatNo: index * per + k + 1 });
+        }
+      }),
+    );
+  },
+};
+
+function randomSeat(job: Job): { scheduleId: number; seatNo: number } {
+  const ids = job.scheduleIds!;
+  return { scheduleId: ids[randomInt(ids.length)]!, seatNo: randomInt(job.seatsPerSchedule!) + 1 };
+}
+
+async function mixSession(job: Job, client: LoadClient, recorder: Recorder, going: () => boolean): Promise<void> {
+  let round = 0;
+  while (going()) {
+    round++;
+    const hold = await recorder.timed(client, "hold", "reservations.create", randomSeat(job));
+    if (hold.ok) {
+      const reservationId = hold.data.reservationId;
+      if (round % 2 === 0) {
+        await recorder.timed(client, "release", "reservations.release", { reservationId });
+      } else {
+        const pay = await recorder.timed(client, "pay", "payments.create", { reservationIds: [reservationId] });
+        if (pay.ok) recorder.paymentIds.push(pay.data.paymentId);
+        // A payment ends the queue token: check in again before the next hold.
+        await recorder.timed(client, "queue.check", "queue.check", {});
+      }
+    }
+    if (round % 10 === 0) await recorder.timed(client, "seats.list", "seats.list", { scheduleId: job.smallScheduleId });
+  }
+}
+
+/**
+ * Open loop: requests start on a fixed schedule whatever the replies do; latency counts from the
+ * intended start (no coordinated omission). Each start runs one step of an idle connection's mix.
+ */
+async function openLoopMix(job: Job, clients: LoadClient[], recorder: Recorder, deadline: number): Promise<void> {
+  const idle = [...clients];
+  const held = new Map<LoadClient, number>();
+  const interval = 1000 / job.rate!;
+  let intended = performance.now();
+  let late = 0;
+  const inflight = new Set<Promise<void>>();
+  while (intended < deadline) {
+    const now = performance.now();
+    while (intended <= now && intended < deadline) {
+      const client = idle.pop();
+      if (!client) {
+        late++;
+        intended += interval;
+        continue;
+      }
+      const start = intended;
+      const step = (async () => {
+        const reservationId = held.get(client);
+        if (reservationId !== undefined) {
+          held.delete(client);
+          await recorder.timed(client, "release", "reservations.release", { reservationId }, start);
+        } else {
+          const hold = await recorder.timed(client, "hold", "reservations.create", randomSeat(job), start);
+          if (hold.ok) held.set(client, hold.data.reservationId);
+        }
+        idle.push(client);
+      })();
+      inflight.add(step);
+      void step.then(() => inflight.delete(step));
+      intended += interval;
+    }
+    await sleep(1);
+  }
+  await Promise.all(inflight);
+  recorder.extra.missedStarts = late;
+}
+
+process.once("message", (job: Job) => {
+  main(job).catch((error) => {
+    send({ type: "error", message: String(error?.stack ?? error) });
+    process.exit(1);
+  });
+});
+
+/** The seats a fan's map shows free: O(1) add, remove and random pick. */
+class FreeSeats {
+  private readonly list: number[] = [];
+  private readonly index: Int32Array;
+
+  constructor(seats: number) {
+    this.index = new Int32Array(seats + 1).fill(-1);
+    for (let no = 1; no <= seats; no++) this.add(no);
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  add(no: number): void {
+    if (this.index[no] !== -1) return;
+    this.index[no] = this.list.length;
+    this.list.push(no);
+  }
+
+  remove(no: number): void {
+    const at = this.index[no]!;
+    if (at === -1) return;
+    const last = this.list.pop()!;
+    if (last !== no) {
+      this.list[at] = last;
+      this.index[last] = at;
+    }
+    this.index[no] = -1;
+  }
+
+  random(): number {
+    return this.list[randomInt(this.list.length)]!;
+  }
+}

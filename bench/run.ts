@@ -1,0 +1,70 @@
+// `npm run bench [-- --quick] [-- --only=a,b,...]`: ceilings and scenarios in one run, each
+// scenario audited; a table on stdout, JSON and an SVG chart under bench/results/.
+import { join } from "node:path";
+import type { BenchContext, ScenarioResult } from "./lib/context.js";
+import { machine, printTable, type RunReport, writeReport } from "./lib/report.js";
+import { bookingClosedLoop, bookingOpenLoop, durableHolds } from "./scenarios/booking.js";
+import { catalogReads } from "./scenarios/catalog.js";
+import { ceilings } from "./scenarios/ceilings.js";
+import { fanout } from "./scenarios/fanout.js";
+import { flashSale } from "./scenarios/flashSale.js";
+import { memoryAndRestart } from "./scenarios/memory.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const ctx: BenchContext = { quick, seconds: (full, short) => (quick ? short : full) };
+
+const want = (id: string) => !only || only.includes(id);
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const results: ScenarioResult[] = [];
+  const step = async (id: string, run: () => Promise<ScenarioResult | ScenarioResult[]>) => {
+    if (!want(id)) return;
+    process.stderr.write(`bench: ${id}...\n`);
+    const started = performance.now();
+    const out = await run();
+    results.push(...(Array.isArray(out) ? out : [out]));
+    process.stderr.write(`bench: ${id} done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  };
+
+  await step("ceiling", () => ceilings(ctx));
+  await step("a", () => catalogReads(ctx));
+  await step("b.closed", () => bookingClosedLoop(ctx));
+  const closed = results.find((r) => r.id === "b.mix.closed")?.throughput;
+  if (closed) {
+    for (const share of [0.5, 0.8]) await step("b.open", () => bookingOpenLoop(ctx, Math.round((closed * share) / 100) * 100));
+  }
+  await step("b.durable", () => durableHolds(ctx));
+  await step("c", () => flashSale(ctx));
+  await step("d", () => fanout(ctx));
+  await step("e", () => memoryAndRestart(ctx));
+
+  const byId = (id: string) => results.find((r) => r.id === id);
+  const ratios: RunReport["ratios"] = {};
+  const ratio = (name: string, a?: number, b?: number, target = 0) => {
+    if (a === undefined || b === undefined) return;
+    const measured = a / b;
+    ratios[name] = { measured, target: `>= ${target}`, met: measured >= target };
+  };
+  ratio("WS booking ops/s / WS echo ceiling", byId("b.mix.closed")?.throughput, byId("ceiling.ws")?.throughput, 0.6);
+  ratio("HTTP catalog reads / static uWS", byId("a.catalog")?.throughput, byId("ceiling.http")?.throughput, 0.8);
+  const durable = byId("b.durable")?.figures.holdsPerSecond as number | undefined;
+  ratio("durable holds/s / raw FULL commits/s", durable, byId("ceiling.sqlite")?.figures.full as number | undefined, 10);
+
+  const report: RunReport = { startedAt, quick, machine: machine(), results, ratios };
+  printTable(report);
+  const files = writeReport(report, join(import.meta.dirname, "../../bench/results"));
+  console.log(`\nwrote ${files.json} and ${files.svg}`);
+  const failedAudits = results.filter((r) => r.audit && !r.audit.ok);
+  if (failedAudits.length > 0) {
+    console.error(`AUDIT FAILED: ${failedAudits.map((r) => r.id).join(", ")}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+// (b) The WebSocket booking mix at 1,000 connections, closed loop and open loop at fixed rates;
+// and holds in durable mode (synchronous=FULL) to show group commit.
+import type { Job, JobResult } from "../load/wsLoad.js";
+import { audit } from "../lib/audit.js";
+import { type BenchContext, bookingServer, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
+import { mergeHistograms, summarize } from "../lib/histogram.js";
+import { cpuSeconds, runLoads } from "../lib/processes.js";
+import { WS_CONNECTIONS } from "./ceilings.js";
+
+function rate(result: JobResult): number {
+  return result.ops / (result.elapsedMs / 1000);
+}
+
+function latencyOf(results: JobResult[], names?: string[]) {
+  const encoded = results.flatMap((r) => Object.entries(r.histograms).filter(([n]) => !names || names.includes(n)).map(([, h]) => h));
+  return summarize(mergeHistograms(encoded));
+}
+
+async function runMix(
+  ctx: BenchContext,
+  id: string,
+  title: string,
+  env: Record<string, string>,
+  job: Partial<Job>,
+): Promise<ScenarioResult> {
+  const server = await bookingServer(env);
+  try {
+    const catalog = await createCatalog(server, 10, 100_000);
+    const base: Job = {
+      mode: "mix",
+      url: server.wsUrl,
+      secret: SECRET,
+      userPrefix: `${id}-`,
+      connections: WS_CONNECTIONS,
+      durationMs: ctx.seconds(10, 5) * 1000,
+      scheduleIds: catalog.bigScheduleIds,
+      seatsPerSchedule: catalog.seatsPerSchedule,
+      smallScheduleId: catalog.smallScheduleId,
+      ...job,
+    };
+    let cpuBefore = 0;
+    const [result] = await runLoads([base], () => {
+      cpuBefore = cpuSeconds(server.child.pid!);
+    });
+    const cpu = (cpuSeconds(server.child.pid!) - cpuBefore) / (result!.elapsedMs / 1000);
+    return {
+      id,
+      title,
+      throughput: rate(result!),
+      unit: "ops/s",
+      latency: latencyOf([result!]),
+      figures: {
+        connections: base.connections,
+        serverCpuCores: Number(cpu.toFixed(2)),
+        ...(job.rate ? { offeredRate: job.rate } : {}),
+        ...Object.fromEntries(Object.entries(result!.errors).map(([code, n]) => [`err.${code}`, n])),
+        ...result!.extra,
+        holdP99: latencyOf([result!], ["hold"]).p99,
+        holdsPerSecond: Math.round(latencyOf([result!], ["hold"]).count / (result!.elapsedMs / 1000)),
+      },
+      audit: await audit(server.dataDir, result!.paymentIds, server.url),
+    };
+  } finally {
+    await server.stop();
+    server.cleanup();
+  }
+}
+
+export async function bookingClosedLoop(ctx: BenchContext): Promise<ScenarioResult> {
+  return runMix(ctx, "b.mix.closed", "(b) WS booking mix, closed loop", {}, {});
+}
+
+export async function bookingOpenLoop(ctx: BenchContext, offered: number): Promise<ScenarioResult> {
+  return runMix(ctx, `b.mix.open.${offered}`, `(b) WS hold/release, open loop at ${offered}/s`, {}, { rate: offered });
+}
+
+export async function durableHolds(ctx: BenchContext): Promise<ScenarioResult> {
+  return runMix(ctx, "b.durable", "Holds with DURABILITY=full (hold+release)", { DURABILITY: "full" }, { mode: "holds" });
+}
+
+export { rate as opsPerSecond };

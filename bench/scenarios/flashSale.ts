@@ -1,0 +1,72 @@
+// (c) Flash sale: 10,000 WebSocket clients check in within a second, are admitted at the
+// configured rate, race for 5,000 seats and pay.
+import { audit } from "../lib/audit.js";
+import { type BenchContext, bookingServer, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
+import { mergeHistograms, summarize } from "../lib/histogram.js";
+import { forkLoad } from "../lib/processes.js";
+
+export async function flashSale(ctx: BenchContext): Promise<ScenarioResult> {
+  const clients = ctx.quick ? 4000 : 10_000;
+  const seats = clients / 2;
+  const server = await bookingServer({ QUEUE_ACTIVE_MAX: "1000", QUEUE_TICK_MS: "100" });
+  try {
+    const catalog = await createCatalog(server, 1, seats);
+    const half = clients / 2;
+    const loads = [0, 1].map((index) =>
+      forkLoad({
+        mode: "flash",
+        url: server.wsUrl,
+        secret: SECRET,
+        userPrefix: `fan${index}-`,
+        connections: half,
+        durationMs: 120_000,
+        concertId: catalog.concertId,
+        scheduleIds: catalog.bigScheduleIds,
+        seatsPerSchedule: seats,
+      }),
+    );
+    await Promise.all(loads.map((load) => load.ready));
+    const started = performance.now();
+    const running = Promise.all(loads.map((load) => load.go()));
+    // Sold out is the end of the sale: tell the fans still in line to go home.
+    let soldOutAfter = Number.NaN;
+    for (let done = false; !done; ) {
+      await Promise.race([running, new Promise((wait) => setTimeout(wait, 100))]);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const sold = Number(/^ticketing_seats_sold (\d+)/m.exec(metrics)?.[1]);
+      if (sold >= seats) {
+        soldOutAfter = (performance.now() - started) / 1000;
+        done = true;
+      }
+      if (performance.now() - started > 125_000) done = true;
+    }
+    for (const load of loads) load.release();
+    const results = await running;
+    const elapsed = (performance.now() - started) / 1000;
+    const hold = summarize(mergeHistograms(results.map((r) => r.histograms.hold!).filter(Boolean)));
+    const paymentIds = results.flatMap((r) => r.paymentIds);
+    const sum = (key: string) => results.reduce((total, r) => total + (r.extra[key] ?? 0), 0);
+    return {
+      id: "c.flash",
+      title: `(c) Flash sale: ${clients} clients, ${seats} seats`,
+      throughput: paymentIds.length / soldOutAfter,
+      unit: "sales/s",
+      latency: hold,
+      figures: {
+        clients,
+        seats,
+        sold: paymentIds.length,
+        admitted: sum("admitted"),
+        gaveUp: sum("gaveUp"),
+        seatUnavailable: results.reduce((t, r) => t + (r.errors.SEAT_UNAVAILABLE ?? 0), 0),
+        soldOutSeconds: Number(soldOutAfter.toFixed(1)),
+        seconds: Number(elapsed.toFixed(1)),
+      },
+      audit: await audit(server.dataDir, paymentIds, server.url),
+      targets: { "p99 hold latency (ms)": { measured: hold.p99, target: "< 50", met: hold.p99 < 50 } },
+    };
+  } finally {
+    await server.stop();
+    server.cleanup();
+  }
+}
