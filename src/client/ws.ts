@@ -154,8 +154,11 @@ export class WsSession {
       if (this.seatMaps.get(map.scheduleId) === map) map.applySnapshot(data as SeatsView);
     };
     return new Promise((done, fail) => {
-      const send = () =>
-        this.send("seats.subscribe", { scheduleId: map.scheduleId }, (data) => (apply(data), done()), fail);
+      const onReply = (data: unknown) => {
+        apply(data);
+        done();
+      };
+      const send = () => this.send("seats.subscribe", { scheduleId: map.scheduleId }, onReply, fail);
       if (now || this.connected) send();
       else this.outbox.push(send);
     });
