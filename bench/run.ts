@@ -12,7 +12,10 @@ import { memoryAndRestart } from "./scenarios/memory.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const only = args
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
 const ctx: BenchContext = { quick, seconds: (full, short) => (quick ? short : full) };
 
 const want = (id: string) => !only || only.includes(id);
@@ -34,7 +37,8 @@ async function main(): Promise<void> {
   await step("b.closed", () => bookingClosedLoop(ctx));
   const closed = results.find((r) => r.id === "b.mix.closed")?.throughput;
   if (closed) {
-    for (const share of [0.5, 0.8]) await step("b.open", () => bookingOpenLoop(ctx, Math.round((closed * share) / 100) * 100));
+    for (const share of [0.5, 0.8])
+      await step("b.open", () => bookingOpenLoop(ctx, Math.round((closed * share) / 100) * 100));
   }
   await step("b.durable", () => durableHolds(ctx));
   await step("c", () => flashSale(ctx));
@@ -51,7 +55,12 @@ async function main(): Promise<void> {
   ratio("WS booking ops/s / WS echo ceiling", byId("b.mix.closed")?.throughput, byId("ceiling.ws")?.throughput, 0.6);
   ratio("HTTP catalog reads / static uWS", byId("a.catalog")?.throughput, byId("ceiling.http")?.throughput, 0.8);
   const durable = byId("b.durable")?.figures.holdsPerSecond as number | undefined;
-  ratio("durable holds/s / raw FULL commits/s", durable, byId("ceiling.sqlite")?.figures.full as number | undefined, 10);
+  ratio(
+    "durable holds/s / raw FULL commits/s",
+    durable,
+    byId("ceiling.sqlite")?.figures.full as number | undefined,
+    10,
+  );
 
   const report: RunReport = { startedAt, quick, machine: machine(), results, ratios };
   printTable(report);

@@ -1,7 +1,8 @@
 // The ceiling server: bare uWS answering `GET /ping` with a static body and echoing WebSocket
 // requests (MessagePack decoded and a reply of the booking reply's size encoded), no state.
-import { Packr, Unpackr } from "msgpackr";
+
 import uWS from "uWebSockets.js";
+import { Packr, Unpackr } from "msgpackr";
 
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -15,7 +16,10 @@ uWS
   .ws("/v1/ws", {
     maxPayloadLength: 64 * 1024,
     message(ws, message) {
-      const request = unpackr.unpack(new Uint8Array(message)) as { id: number; args: { scheduleId: number; seatNo: number } };
+      const request = unpackr.unpack(new Uint8Array(message)) as {
+        id: number;
+        args: { scheduleId: number; seatNo: number };
+      };
       const data = {
         reservationId: request.id,
         scheduleId: request.args.scheduleId,

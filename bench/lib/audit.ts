@@ -25,7 +25,8 @@ export async function audit(dataDir: string, acknowledgedPaymentIds: number[], s
       "SELECT p.id FROM payments p JOIN reservations r ON r.payment_id = p.id AND r.status = 'paid' WHERE p.id = ?",
     );
     const missing = acknowledgedPaymentIds.filter((id) => paidPayment.get(id) === undefined);
-    if (missing.length > 0) problems.push(`${missing.length} acknowledged payments missing (e.g. ${missing.slice(0, 5)})`);
+    if (missing.length > 0)
+      problems.push(`${missing.length} acknowledged payments missing (e.g. ${missing.slice(0, 5)})`);
 
     const unbalanced = db
       .prepare(
@@ -42,7 +43,9 @@ export async function audit(dataDir: string, acknowledgedPaymentIds: number[], s
       if (reported !== sold) problems.push(`server reports ${reported} seats sold, database ${sold}`);
     }
     const users = (db.prepare("SELECT COUNT(*) AS n FROM users").get() as { n: number }).n;
-    const live = (db.prepare("SELECT COUNT(*) AS n FROM reservations WHERE status IN ('held','paid')").get() as { n: number }).n;
+    const live = (
+      db.prepare("SELECT COUNT(*) AS n FROM reservations WHERE status IN ('held','paid')").get() as { n: number }
+    ).n;
     return {
       ok: problems.length === 0,
       problems,

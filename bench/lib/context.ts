@@ -46,7 +46,12 @@ export interface Catalog {
 }
 
 /** Creates `schedules` schedules of `seats` seats each, plus a 100-seat schedule for seats.list. */
-export async function createCatalog(server: TestServer, schedules: number, seats: number, price = 1000): Promise<Catalog> {
+export async function createCatalog(
+  server: TestServer,
+  schedules: number,
+  seats: number,
+  price = 1000,
+): Promise<Catalog> {
   const startsAt = "2027-06-01T19:00:00.000Z";
   const reply = await http(server, "POST", "/v1/admin/concerts", {
     headers: adminHeaders(server),
@@ -60,7 +65,12 @@ export async function createCatalog(server: TestServer, schedules: number, seats
   });
   if (reply.status !== 201) throw new Error(`catalog: ${reply.status} ${reply.text}`);
   const ids = reply.body.schedules.map((s: { id: number }) => s.id) as number[];
-  return { concertId: reply.body.id, bigScheduleIds: ids.slice(0, schedules), seatsPerSchedule: seats, smallScheduleId: ids[schedules]! };
+  return {
+    concertId: reply.body.id,
+    bigScheduleIds: ids.slice(0, schedules),
+    seatsPerSchedule: seats,
+    smallScheduleId: ids[schedules]!,
+  };
 }
 
 /** BENCH_CPU_PROF=<dir> profiles each server under test (node --cpu-prof), one file per server. */

@@ -79,7 +79,10 @@ export interface AutocannonResult {
 }
 
 /** autocannon in its own process, JSON out. */
-export function autocannon(url: string, options: { connections: number; seconds: number; headers?: Record<string, string> }) {
+export function autocannon(
+  url: string,
+  options: { connections: number; seconds: number; headers?: Record<string, string> },
+) {
   const require = createRequire(import.meta.url);
   const bin = join(require.resolve("autocannon/package.json"), "../autocannon.js");
   const args = [bin, "-j", "-c", String(options.connections), "-d", String(options.seconds), "-p", "1"];

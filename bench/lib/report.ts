@@ -43,7 +43,9 @@ export function printTable(report: RunReport): void {
   console.log("\ntargets:");
   const targets = {
     ...report.ratios,
-    ...Object.fromEntries(report.results.flatMap((r) => Object.entries(r.targets ?? {}).map(([k, v]) => [`${r.id} ${k}`, v]))),
+    ...Object.fromEntries(
+      report.results.flatMap((r) => Object.entries(r.targets ?? {}).map(([k, v]) => [`${r.id} ${k}`, v])),
+    ),
   };
   for (const [name, t] of Object.entries(targets)) {
     console.log(`  ${t.met ? "MET   " : "MISSED"} ${name}: ${fmt(t.measured, 2)} (target ${t.target})`);

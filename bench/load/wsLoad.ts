@@ -67,7 +67,14 @@ class Recorder {
   result(elapsedMs: number): JobResult {
     const histograms: Record<string, string> = {};
     for (const [name, histogram] of this.histograms) histograms[name] = encodeHistogram(histogram);
-    return { ops: this.ops, errors: this.errors, elapsedMs, histograms, paymentIds: this.paymentIds, extra: this.extra };
+    return {
+      ops: this.ops,
+      errors: this.errors,
+      elapsedMs,
+      histograms,
+      paymentIds: this.paymentIds,
+      extra: this.extra,
+    };
   }
 }
 
@@ -103,7 +110,9 @@ async function setUp(job: Job, clients: LoadClient[]): Promise<void> {
     const subscribers = clients.slice(1);
     for (let i = 0; i < subscribers.length; i += 100) {
       await Promise.all(
-        subscribers.slice(i, i + 100).map((client) => client.request("seats.subscribe", { scheduleId: job.scheduleIds![0] })),
+        subscribers
+          .slice(i, i + 100)
+          .map((client) => client.request("seats.subscribe", { scheduleId: job.scheduleIds![0] })),
       );
     }
   }
@@ -135,7 +144,8 @@ const RUNS: Record<Mode, Run> = {
       clients.map(async (client) => {
         while (performance.now() < deadline) {
           const hold = await recorder.timed(client, "hold", "reservations.create", randomSeat(job));
-          if (hold.ok) await recorder.timed(client, "release", "reservations.release", { reservationId: hold.data.reservationId });
+          if (hold.ok)
+            await recorder.timed(client, "release", "reservations.release", { reservationId: hold.data.reservationId });
         }
       }),
     );
@@ -175,7 +185,10 @@ const RUNS: Record<Mode, Run> = {
         const checkedIn = performance.now();
         const check = await recorder.timed(client, "queue.check", "queue.check", {});
         if (!check.ok) return;
-        if (check.data.status !== "active" && (await Promise.race([admitted.then(() => true), until.then(() => false)])) === false) {
+        if (
+          check.data.status !== "active" &&
+          (await Promise.race([admitted.then(() => true), until.then(() => false)])) === false
+        ) {
           return;
         }
         admittedAt.push(performance.now() - checkedIn);
@@ -187,7 +200,9 @@ const RUNS: Record<Mode, Run> = {
             continue;
           }
           await client.request("balance.charge", { amount: hold.data.price });
-          const pay = await recorder.timed(client, "pay", "payments.create", { reservationIds: [hold.data.reservationId] });
+          const pay = await recorder.timed(client, "pay", "payments.create", {
+            reservationIds: [hold.data.reservationId],
+          });
           if (pay.ok) recorder.paymentIds.push(pay.data.paymentId);
           return;
         }
@@ -250,7 +265,9 @@ const RUNS: Record<Mode, Run> = {
   /** Waiting sockets: every connection checks in and then just stays. */
   async waiting(_job, clients, recorder) {
     for (let i = 0; i < clients.length; i += 500) {
-      await Promise.all(clients.slice(i, i + 500).map((client) => recorder.timed(client, "queue.check", "queue.check", {})));
+      await Promise.all(
+        clients.slice(i, i + 500).map((client) => recorder.timed(client, "queue.check", "queue.check", {})),
+      );
     }
   },
 

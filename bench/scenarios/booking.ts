@@ -1,10 +1,11 @@
 // (b) The WebSocket booking mix at 1,000 connections, closed loop and open loop at fixed rates;
 // and holds in durable mode (synchronous=FULL) to show group commit.
-import type { Job, JobResult } from "../load/wsLoad.js";
+
 import { audit } from "../lib/audit.js";
 import { type BenchContext, bookingServer, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
 import { mergeHistograms, summarize } from "../lib/histogram.js";
 import { cpuSeconds, runLoads } from "../lib/processes.js";
+import type { Job, JobResult } from "../load/wsLoad.js";
 import { WS_CONNECTIONS } from "./ceilings.js";
 
 function rate(result: JobResult): number {
@@ -12,7 +13,11 @@ function rate(result: JobResult): number {
 }
 
 function latencyOf(results: JobResult[], names?: string[]) {
-  const encoded = results.flatMap((r) => Object.entries(r.histograms).filter(([n]) => !names || names.includes(n)).map(([, h]) => h));
+  const encoded = results.flatMap((r) =>
+    Object.entries(r.histograms)
+      .filter(([n]) => !names || names.includes(n))
+      .map(([, h]) => h),
+  );
   return summarize(mergeHistograms(encoded));
 }
 
@@ -75,7 +80,13 @@ export async function bookingOpenLoop(ctx: BenchContext, offered: number): Promi
 }
 
 export async function durableHolds(ctx: BenchContext): Promise<ScenarioResult> {
-  return runMix(ctx, "b.durable", "Holds with DURABILITY=full (hold+release)", { DURABILITY: "full" }, { mode: "holds" });
+  return runMix(
+    ctx,
+    "b.durable",
+    "Holds with DURABILITY=full (hold+release)",
+    { DURABILITY: "full" },
+    { mode: "holds" },
+  );
 }
 
 export { rate as opsPerSecond };

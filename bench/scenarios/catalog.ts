@@ -1,7 +1,7 @@
 // (a) HTTP catalog reads with autocannon, against the static ceiling measured in the same run.
 import { activeToken } from "../../tests/helpers/client.js";
 import { userJwt } from "../../tests/helpers/server.js";
-import { bookingServer, type BenchContext, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
+import { type BenchContext, bookingServer, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
 import { autocannon } from "../lib/processes.js";
 import { HTTP_CONNECTIONS } from "./ceilings.js";
 

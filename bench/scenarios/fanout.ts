@@ -13,7 +13,10 @@ export async function fanout(ctx: BenchContext): Promise<ScenarioResult> {
     // own event loop stays responsive; three more generators hold the other subscribers.
     const sampled = 200;
     const bystanders = 3;
-    const sizes = [sampled, ...Array.from({ length: bystanders }, () => Math.ceil((subscribers - sampled) / bystanders))];
+    const sizes = [
+      sampled,
+      ...Array.from({ length: bystanders }, () => Math.ceil((subscribers - sampled) / bystanders)),
+    ];
     const loads = sizes.map((size, index) =>
       forkLoad({
         mode: "fanout",

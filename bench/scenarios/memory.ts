@@ -71,7 +71,9 @@ export async function memoryAndRestart(ctx: BenchContext): Promise<ScenarioResul
     const reply = await fetch(`${server.url}/v1/reservations/1`, { headers: { authorization: `Bearer ${jwt}` } });
     const serving = performance.now() - restartStarted;
     if (reply.status !== 200) throw new Error(`after restart: ${reply.status}`);
-    const liveAfter = Number(/^ticketing_holds_live (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+    const liveAfter = Number(
+      /^ticketing_holds_live (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1],
+    );
 
     const mb = (n: number) => Number(n.toFixed(1));
     return [
@@ -91,15 +93,25 @@ export async function memoryAndRestart(ctx: BenchContext): Promise<ScenarioResul
         },
         targets: {
           "1M catalog seats (MB)": { measured: mb(withCatalog), target: "< 150", met: withCatalog < 150 },
-          [`${holdsWanted / 1000}k live holds (MB)`]: { measured: mb(withHolds), target: "< 500", met: withHolds < 500 },
-          "100k waiting sockets, projected (MB)": { measured: mb(projected100k), target: "< 1536", met: projected100k < 1536 },
+          [`${holdsWanted / 1000}k live holds (MB)`]: {
+            measured: mb(withHolds),
+            target: "< 500",
+            met: withHolds < 500,
+          },
+          "100k waiting sockets, projected (MB)": {
+            measured: mb(projected100k),
+            target: "< 1536",
+            met: projected100k < 1536,
+          },
         },
       },
       {
         id: "f.restart",
         title: `(f) Restart after kill -9 with 1M seats + ${holdsWanted / 1000}k holds`,
         figures: { listeningMs: Math.round(listening), servingMs: Math.round(serving), holdsRestored: liveAfter },
-        targets: { "restart to serving (ms)": { measured: Math.round(serving), target: "< 3000", met: serving < 3000 } },
+        targets: {
+          "restart to serving (ms)": { measured: Math.round(serving), target: "< 3000", met: serving < 3000 },
+        },
         audit: await audit(server.dataDir, [], server.url),
       },
     ];

@@ -44,19 +44,17 @@ export function createActors({ config, store, commits, log, publishSeats }: Acto
   };
   const commit = (write: () => void) => commits.commit(write);
 
-  let reservations: Reservations | undefined;
   const catalog = new Catalog(
     store,
     ids,
     (row, seats) =>
       new ScheduleActor(row, seats, {
-        onHoldExpired: (hold) => reservations?.expire(hold),
         publish: publishSeats,
         afterPending: () => commits.afterPending(),
         diffIntervalMs: config.seatDiffIntervalMs,
       }),
   );
-  reservations = new Reservations(store, catalog, ids.reservation, commit, config.maxHoldsPerUser);
+  const reservations = new Reservations(store, catalog, ids.reservation, commit, config.maxHoldsPerUser);
 
   // Seat maps come from live reservations; held ones get their seat actors back with their
   // original expiresAt (those already past expire at once).
@@ -102,6 +100,7 @@ export function createActors({ config, store, commits, log, publishSeats }: Acto
     stop() {
       clearInterval(pruneTimer);
       queue.stop();
+      reservations.stop();
       for (const schedule of catalog.allSchedules()) schedule.stop();
     },
   };

@@ -1,10 +1,11 @@
-// Reservations: live holds (seat actors inside their schedules), their end by release, expiry
-// or sale, and lookups of any reservation ever made.
+// Reservations: live holds (virtual seat actors judged by the seat machine, their expiries on one
+// timer heap), their end by release, expiry or sale, and lookups of any reservation ever made.
 import { ApiError } from "../errors.js";
 import type { ReservationRow, ReservationStatus, Store } from "../store/store.js";
 import type { Catalog } from "./catalog.js";
+import { ExpiryHeap } from "./expiries.js";
 import type { IdSequence } from "./ids.js";
-import type { Hold } from "./schedule.js";
+import { type Hold, seatRules } from "./seats.js";
 
 export interface ReservationView {
   reservationId: number;
@@ -22,6 +23,7 @@ export class Reservations {
   private readonly liveByUser = new Map<string, Set<number>>();
   /** Holds that ended in memory whose change is not committed yet: lookups must not read stale rows. */
   private readonly settling = new Map<number, { hold: Hold; status: ReservationStatus }>();
+  private readonly expiries = new ExpiryHeap<Hold>((hold) => this.expire(hold));
 
   constructor(
     private readonly store: Store,
@@ -30,6 +32,11 @@ export class Reservations {
     private readonly commit: Commit,
     private readonly maxHoldsPerUser: number,
   ) {}
+
+  /** Stops the expiry timer (shutdown). */
+  stop(): void {
+    this.expiries.stop();
+  }
 
   get liveCount(): number {
     return this.live.size;
@@ -57,7 +64,7 @@ export class Reservations {
       expiresAt: now + ttlMs,
       createdAt: now,
     };
-    schedule.hold(hold);
+    schedule.hold(seatNo);
     this.track(hold);
     await this.commit(() =>
       this.store.insertHold({ ...hold, id: hold.reservationId, status: "held", paymentId: null }),
@@ -77,7 +84,6 @@ export class Reservations {
       createdAt: row.createdAt,
     };
     this.track(hold);
-    this.catalog.schedule(row.scheduleId).restoreHold(hold);
   }
 
   /** Any reservation, live or not, as its owner sees it; checks ownership. */
@@ -109,7 +115,7 @@ export class Reservations {
     if (live) {
       assertOwner(live, userId);
       if (live.expiresAt > now) return live;
-      this.end(live, "expired");
+      this.expire(live);
       throw new ApiError("HOLD_EXPIRED", `reservation ${reservationId} has expired`);
     }
     const { status } = this.get(userId, reservationId, now);
@@ -123,20 +129,26 @@ export class Reservations {
     now: number,
   ): Promise<{ reservationId: number; status: "released" }> {
     const hold = this.liveHoldOf(userId, reservationId, now);
+    if (!seatRules.release(hold, userId)) throw new Error(`seat machine refused RELEASE of ${reservationId}`);
     await this.end(hold, "released");
     return { reservationId, status: "released" };
   }
 
-  /** A hold's timer ran out (seat actor): the seat is available again. */
-  expire(hold: Hold): void {
-    if (this.live.get(hold.reservationId) === hold) void this.end(hold, "expired");
+  /** A hold's expiry fell due (timer heap): the seat machine moves it to expired. */
+  private expire(hold: Hold): void {
+    if (this.live.get(hold.reservationId) !== hold) return;
+    if (seatRules.expire(hold)) void this.end(hold, "expired");
+    else this.expiries.add(seatRules.expiryDue(hold), hold);
   }
 
   /** Sells live holds (already checked in this turn); returns the write that records the sale. */
   sell(holds: Hold[], paymentId: number): () => void {
     for (const hold of holds) {
-      this.catalog.schedule(hold.scheduleId).sell(hold.seatNo, hold.userId);
-      this.untrack(hold, "paid");
+      if (!seatRules.pay(hold, hold.userId)) throw new Error(`seat machine refused PAY of ${hold.reservationId}`);
+    }
+    for (const hold of holds) {
+      this.catalog.schedule(hold.scheduleId).sell(hold.seatNo);
+      void this.untrack(hold, "paid");
     }
     return () => {
       for (const hold of holds) this.store.payReservation(hold.reservationId, paymentId);
@@ -144,12 +156,13 @@ export class Reservations {
   }
 
   private end(hold: Hold, status: "released" | "expired"): Promise<void> {
-    this.catalog.schedule(hold.scheduleId).free(hold.seatNo, status === "released" ? hold.userId : null);
+    this.catalog.schedule(hold.scheduleId).free(hold.seatNo);
     return this.untrack(hold, status, () => this.store.endHold(hold.reservationId, status));
   }
 
   private track(hold: Hold): void {
     this.live.set(hold.reservationId, hold);
+    this.expiries.add(seatRules.expiryDue(hold), hold);
     let mine = this.liveByUser.get(hold.userId);
     if (!mine) this.liveByUser.set(hold.userId, (mine = new Set()));
     mine.add(hold.reservationId);
@@ -157,6 +170,7 @@ export class Reservations {
 
   private untrack(hold: Hold, status: ReservationStatus, write: () => void = () => {}): Promise<void> {
     this.live.delete(hold.reservationId);
+    this.expiries.remove(hold);
     const mine = this.liveByUser.get(hold.userId);
     mine?.delete(hold.reservationId);
     if (mine?.size === 0) this.liveByUser.delete(hold.userId);

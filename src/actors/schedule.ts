@@ -1,5 +1,5 @@
-// One schedule's actor: its seat map (schedule machine), the seat actors of its held seats, and
-// the coalesced, versioned diffs it publishes after the changes are committed.
+// One schedule's actor: its seat map (schedule machine) and the coalesced, versioned diffs it
+// publishes after the changes are committed. Held seats are virtual actors (seats.ts).
 import { type Actor, createActor } from "xstate";
 import {
   type ScheduleEmitted,
@@ -10,18 +10,7 @@ import {
   type SeatStatusName,
   scheduleMachine,
 } from "../../machines/schedule.js";
-import { seatMachine } from "../../machines/seat.js";
 import type { ScheduleRow } from "../store/store.js";
-
-export interface Hold {
-  reservationId: number;
-  userId: string;
-  scheduleId: number;
-  seatNo: number;
-  price: number;
-  expiresAt: number;
-  createdAt: number;
-}
 
 export interface SeatsView {
   scheduleId: number;
@@ -32,18 +21,11 @@ export interface SeatsView {
 export type SeatDiff = ScheduleEmitted;
 
 export interface ScheduleHooks {
-  /** A hold's timer ran out; the owner ends it (memory, disk, user's hold count). */
-  onHoldExpired(hold: Hold): void;
   /** Publishes a diff to the schedule's subscribers. */
   publish(diff: SeatDiff): void;
   /** Resolves when every change made so far is committed (diffs never run ahead of the disk). */
   afterPending(): Promise<void>;
   diffIntervalMs: number;
-}
-
-interface LiveSeat {
-  hold: Hold;
-  actor: Actor<typeof seatMachine>;
 }
 
 export class ScheduleActor {
@@ -52,7 +34,6 @@ export class ScheduleActor {
   readonly startsAt: string;
   readonly price: number;
   private readonly machine: Actor<typeof scheduleMachine>;
-  private readonly live = new Map<number, LiveSeat>();
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -106,66 +87,28 @@ export class ScheduleActor {
     return { scheduleId: this.id, version, seats: list };
   }
 
-  liveHold(seatNo: number): Hold | undefined {
-    return this.live.get(seatNo)?.hold;
-  }
-
-  /** Holds an available seat (the caller checked `isAvailable` in the same turn). */
-  hold(hold: Hold): void {
-    this.machine.send({ type: "HOLD", seatNo: hold.seatNo });
-    this.startSeatActor(hold);
+  /** available -> held (the caller checked `isAvailable` in the same turn). */
+  hold(seatNo: number): void {
+    this.machine.send({ type: "HOLD", seatNo });
     this.changed();
   }
 
-  /** Puts back a hold read from disk at start-up; its timer runs to the original expiresAt. */
-  restoreHold(hold: Hold): void {
-    this.startSeatActor(hold);
-  }
-
-  /** Ends a live hold by release or expiry: the seat is available again. */
-  free(seatNo: number, userId: string | null): void {
-    const seat = this.live.get(seatNo);
-    if (!seat) return;
-    if (userId !== null) seat.actor.send({ type: "RELEASE", userId });
-    seat.actor.stop();
-    this.live.delete(seatNo);
+  /** held -> available (release or expiry). */
+  free(seatNo: number): void {
     this.machine.send({ type: "FREE", seatNo });
     this.changed();
   }
 
-  /** Sells a live hold (the payment checked owner and expiry in the same turn). */
-  sell(seatNo: number, userId: string): void {
-    const seat = this.live.get(seatNo);
-    if (!seat) throw new Error(`seat ${seatNo} of schedule ${this.id} is not held`);
-    seat.actor.send({ type: "PAY", userId });
-    if (seat.actor.getSnapshot().value !== "paid") throw new Error(`seat ${seatNo} refused PAY`);
-    seat.actor.stop();
-    this.live.delete(seatNo);
+  /** held -> sold. */
+  sell(seatNo: number): void {
     this.machine.send({ type: "SELL", seatNo });
     this.changed();
   }
 
-  /** Stops every timer (shutdown). */
+  /** Stops the diff timer (shutdown). */
   stop(): void {
-    for (const seat of this.live.values()) seat.actor.stop();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-  }
-
-  private startSeatActor(hold: Hold): void {
-    const actor = createActor(seatMachine, {
-      input: {
-        scheduleId: hold.scheduleId,
-        seatNo: hold.seatNo,
-        reservationId: hold.reservationId,
-        holder: hold.userId,
-        expiresAt: hold.expiresAt,
-        now: Date.now,
-      },
-    });
-    actor.on("expired", () => this.hooks.onHoldExpired(hold));
-    this.live.set(hold.seatNo, { hold, actor });
-    actor.start();
   }
 
   /** Coalesces changes: one diff per schedule per interval, sent once the changes are durable. */
