@@ -65,3 +65,9 @@ export function stateCounts(server: TestServer): StateCounts {
 
 /** Lets the server's garbage collector settle before an RSS reading. */
 export const settle = () => new Promise<void>((done) => setTimeout(done, 300));
+
+/** The server's V8 heap in use (prom-client's default metric), to tell garbage from growth. */
+export async function serverHeapUsed(server: TestServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return Number(/^ticketing_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? Number.NaN);
+}

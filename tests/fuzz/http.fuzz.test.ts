@@ -6,7 +6,15 @@ import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { activeToken, adminHeaders, createConcert, http } from "../helpers/client.js";
 import { signJwt, startServer, type TestServer, userJwt } from "../helpers/server.js";
-import { CONTRACT, FUZZ_INPUTS, type StateCounts, serverRss, settle, stateCounts } from "./fuzzTools.js";
+import {
+  CONTRACT,
+  FUZZ_INPUTS,
+  type StateCounts,
+  serverHeapUsed,
+  serverRss,
+  settle,
+  stateCounts,
+} from "./fuzzTools.js";
 
 let s: TestServer;
 let fuzzToken: string;
@@ -15,7 +23,14 @@ const FUZZ_USER = "fuzz-http";
 const VICTIM = "fuzz-http-victim";
 
 beforeAll(async () => {
-  s = await startServer({ env: { RATE_LIMIT_PER_SECOND: "0", QUEUE_ACTIVE_MAX: "100000" } });
+  // A capped V8 heap turns a leak into a crash the test sees, instead of a number that drifts.
+  s = await startServer({
+    env: {
+      RATE_LIMIT_PER_SECOND: "0",
+      QUEUE_ACTIVE_MAX: "100000",
+      NODE_OPTIONS: `--max-old-space-size=${process.env.FUZZ_MAX_HEAP_MB ?? 96}`,
+    },
+  });
   await createConcert(s, [{ startsAt: "2027-01-01T19:00:00.000Z", seatCount: 50, price: 1000 }]);
   const victimToken = await activeToken(s, VICTIM);
   const hold = await http(s, "POST", "/v1/reservations", {
@@ -190,6 +205,8 @@ test(`${FUZZ_INPUTS} random and adversarial HTTP requests get contract-coded rep
   const runs = Math.ceil(FUZZ_INPUTS / batch);
   let run = 0;
   let rssAfterWarmup = 0;
+  let heapAfterWarmup = 0;
+  const samples: string[] = [];
   await fc.assert(
     fc.asyncProperty(fc.array(request, { minLength: batch, maxLength: batch }), async (requests) => {
       const bad = (await Promise.all(requests.map(send))).filter((x) => x !== null);
@@ -197,16 +214,22 @@ test(`${FUZZ_INPUTS} random and adversarial HTTP requests get contract-coded rep
       if (++run === Math.ceil(runs / 5)) {
         await settle();
         rssAfterWarmup = serverRss(s);
+        heapAfterWarmup = await serverHeapUsed(s);
+      }
+      if (run % Math.ceil(runs / 10) === 0) {
+        samples.push(`${(serverRss(s) / 2 ** 20).toFixed(0)}/${((await serverHeapUsed(s)) / 2 ** 20).toFixed(0)}`);
       }
     }),
     { numRuns: runs },
   );
   await settle();
   const rssAtEnd = serverRss(s);
+  const heapAtEnd = await serverHeapUsed(s);
   const after = stateCounts(s);
   console.log(
     `http fuzz: ${sent} requests, ${closedWithoutReply} closed without reply, successes ${JSON.stringify(succeeded)}, ` +
-      `RSS ${(rssAfterWarmup / 2 ** 20).toFixed(1)} MiB after warm-up -> ${(rssAtEnd / 2 ** 20).toFixed(1)} MiB`,
+      `RSS ${(rssAfterWarmup / 2 ** 20).toFixed(1)} MiB after warm-up -> ${(rssAtEnd / 2 ** 20).toFixed(1)} MiB; ` +
+      `V8 heap used ${(heapAfterWarmup / 2 ** 20).toFixed(1)} -> ${(heapAtEnd / 2 ** 20).toFixed(1)} MiB; RSS/heap MiB every 10%: ${samples.join(" ")}`,
   );
 
   expect(s.child.exitCode).toBeNull();

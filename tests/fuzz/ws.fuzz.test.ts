@@ -7,7 +7,15 @@ import { Packr } from "msgpackr";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { activeToken, createConcert, http, WsClient, type WsMessage } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
-import { CONTRACT, FUZZ_INPUTS, type StateCounts, serverRss, settle, stateCounts } from "./fuzzTools.js";
+import {
+  CONTRACT,
+  FUZZ_INPUTS,
+  type StateCounts,
+  serverHeapUsed,
+  serverRss,
+  settle,
+  stateCounts,
+} from "./fuzzTools.js";
 
 let s: TestServer;
 let ws: WsClient;
@@ -17,7 +25,14 @@ const VICTIM = "fuzz-ws-victim";
 const packr = new Packr({ useRecords: false });
 
 beforeAll(async () => {
-  s = await startServer({ env: { RATE_LIMIT_PER_SECOND: "0", QUEUE_ACTIVE_MAX: "100000" } });
+  // A capped V8 heap turns a leak into a crash the test sees, instead of a number that drifts.
+  s = await startServer({
+    env: {
+      RATE_LIMIT_PER_SECOND: "0",
+      QUEUE_ACTIVE_MAX: "100000",
+      NODE_OPTIONS: `--max-old-space-size=${process.env.FUZZ_MAX_HEAP_MB ?? 96}`,
+    },
+  });
   await createConcert(s, [{ startsAt: "2027-01-01T19:00:00.000Z", seatCount: 50, price: 1000 }]);
   const victimToken = await activeToken(s, VICTIM);
   const hold = await http(s, "POST", "/v1/reservations", {
@@ -193,6 +208,8 @@ test(`${FUZZ_INPUTS} random and adversarial WebSocket frames get one contract-co
   const runs = Math.ceil(FUZZ_INPUTS / batch);
   let run = 0;
   let rssAfterWarmup = 0;
+  let heapAfterWarmup = 0;
+  const samples: string[] = [];
   await fc.assert(
     fc.asyncProperty(fc.array(frame, { minLength: batch, maxLength: batch }), async (frames) => {
       const { replies, closedWith } = await sendAll(frames);
@@ -210,15 +227,21 @@ test(`${FUZZ_INPUTS} random and adversarial WebSocket frames get one contract-co
       if (++run === Math.ceil(runs / 5)) {
         await settle();
         rssAfterWarmup = serverRss(s);
+        heapAfterWarmup = await serverHeapUsed(s);
+      }
+      if (run % Math.ceil(runs / 10) === 0) {
+        samples.push(`${(serverRss(s) / 2 ** 20).toFixed(0)}/${((await serverHeapUsed(s)) / 2 ** 20).toFixed(0)}`);
       }
     }),
     { numRuns: runs, endOnFailure: true },
   );
   await settle();
   const rssAtEnd = serverRss(s);
+  const heapAtEnd = await serverHeapUsed(s);
   const after = stateCounts(s);
   console.log(
-    `ws fuzz: ${sent} frames, ${successes} ok replies, closes ${JSON.stringify(closes)}, RSS ${(rssAfterWarmup / 2 ** 20).toFixed(1)} MiB after warm-up -> ${(rssAtEnd / 2 ** 20).toFixed(1)} MiB`,
+    `ws fuzz: ${sent} frames, ${successes} ok replies, closes ${JSON.stringify(closes)}, RSS ${(rssAfterWarmup / 2 ** 20).toFixed(1)} MiB after warm-up -> ${(rssAtEnd / 2 ** 20).toFixed(1)} MiB; ` +
+      `V8 heap used ${(heapAfterWarmup / 2 ** 20).toFixed(1)} -> ${(heapAtEnd / 2 ** 20).toFixed(1)} MiB; RSS/heap MiB every 10%: ${samples.join(" ")}`,
   );
 
   expect(s.child.exitCode).toBeNull();
