@@ -78,7 +78,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
   const queuePushes = new QueuePushes(actors.queue);
   actors.queue.setHooks({
     onTokenChange: (token, change) => queuePushes.tokenChanged(token, change),
-    onTick: () => queuePushes.positionsMoved(),
+    onTick: () => queuePushes.positionsMoved(config.queue.tickMs),
   });
   registerWebSocket(app, {
     dispatcher,

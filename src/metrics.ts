@@ -10,6 +10,13 @@ export class Metrics {
     labelNames: ["op", "code"] as const,
     registers: [this.registry],
   });
+  private readonly opSeconds = new Histogram({
+    name: "ticketing_op_seconds",
+    help: "Time from a decoded request to its reply, by op (commit wait included)",
+    labelNames: ["op"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
   private readonly commitSeconds = new Histogram({
     name: "ticketing_commit_seconds",
     help: "Time to commit one group-commit transaction",
@@ -48,8 +55,9 @@ export class Metrics {
     });
   }
 
-  request(op: string, code: string): void {
+  request(op: string, code: string, seconds: number): void {
     this.requests.inc({ op, code });
+    this.opSeconds.observe({ op }, seconds);
   }
 
   commit(seconds: number, writes: number): void {

@@ -1,6 +1,6 @@
 // What every scenario shares: run length, the server under test with a benchmark catalog, results.
-import { adminHeaders, http } from "../../tests/helpers/client.js";
-import { startServer, TEST_AUTH_SECRET, type TestServer } from "../../tests/helpers/server.js";
+import { HttpClient } from "../../src/client/index.js";
+import { startServer, TEST_AUTH_SECRET, type TestServer, userJwt } from "../../tests/helpers/server.js";
 import type { Audit } from "./audit.js";
 import type { LatencySummary } from "./histogram.js";
 
@@ -27,7 +27,7 @@ export const SECRET = TEST_AUTH_SECRET;
 /** Environment of the server under test: no queue or hold limits get in the way unless set. */
 export function benchEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
     QUEUE_ACTIVE_MAX: "1000000",
     QUEUE_ACTIVE_TTL_MS: "3600000",
     QUEUE_WAITING_IDLE_MS: "600000",
@@ -53,24 +53,29 @@ export async function createCatalog(
   price = 1000,
 ): Promise<Catalog> {
   const startsAt = "2027-06-01T19:00:00.000Z";
-  const reply = await http(server, "POST", "/v1/admin/concerts", {
-    headers: adminHeaders(server),
-    body: {
-      title: "Benchmark",
-      schedules: [
-        ...Array.from({ length: schedules }, () => ({ startsAt, seatCount: seats, price })),
-        { startsAt, seatCount: 100, price },
-      ],
-    },
+  const admin = new HttpClient({ baseUrl: server.url, adminToken: server.adminToken });
+  const concert = await admin.call("admin.concerts.create", {
+    title: "Benchmark",
+    schedules: [
+      ...Array.from({ length: schedules }, () => ({ startsAt, seatCount: seats, price })),
+      { startsAt, seatCount: 100, price },
+    ],
   });
-  if (reply.status !== 201) throw new Error(`catalog: ${reply.status} ${reply.text}`);
-  const ids = reply.body.schedules.map((s: { id: number }) => s.id) as number[];
+  const ids = concert.schedules.map((s) => s.id);
   return {
-    concertId: reply.body.id,
+    concertId: concert.id,
     bigScheduleIds: ids.slice(0, schedules),
     seatsPerSchedule: seats,
     smallScheduleId: ids[schedules]!,
   };
+}
+
+/** A typed HTTP client for `user`, already admitted through the waiting room. */
+export async function admittedClient(server: TestServer, user: string): Promise<HttpClient> {
+  const client = new HttpClient({ baseUrl: server.url, token: userJwt(user, 24 * 3600, SECRET) });
+  const status = await client.call("queue.check", {});
+  if (status.status !== "active") throw new Error(`${user} was not admitted`);
+  return client;
 }
 
 /** BENCH_CPU_PROF=<dir> profiles each server under test (node --cpu-prof), one file per server. */

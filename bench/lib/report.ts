@@ -76,6 +76,7 @@ export function chart(report: RunReport): string {
     ].join("");
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<title>Benchmark results: throughput and latency per scenario</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="8" y="20" font-size="14" font-weight="bold">Benchmark ${esc(report.startedAt)} (${report.machine.cpus} CPUs, ${esc(report.machine.node)})</text>
 <text x="330" y="40" font-size="12">throughput (relative bar)</text><text x="700" y="40" font-size="12">latency: p50 (dark) / p99 (light)</text>

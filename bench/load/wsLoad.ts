@@ -122,7 +122,7 @@ type Run = (job: Job, clients: LoadClient[], recorder: Recorder, deadline: numbe
 
 const RUNS: Record<Mode, Run> = {
   /** The ceiling: the same frames to an echo server that decodes and encodes them. */
-  async echo(job, clients, recorder, deadline) {
+  async echo(_job, clients, recorder, deadline) {
     await Promise.all(
       clients.map(async (client) => {
         while (performance.now() < deadline) {

@@ -1,7 +1,13 @@
 // (a) HTTP catalog reads with autocannon, against the static ceiling measured in the same run.
-import { activeToken } from "../../tests/helpers/client.js";
 import { userJwt } from "../../tests/helpers/server.js";
-import { type BenchContext, bookingServer, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
+import {
+  admittedClient,
+  type BenchContext,
+  bookingServer,
+  createCatalog,
+  type ScenarioResult,
+  SECRET,
+} from "../lib/context.js";
 import { autocannon } from "../lib/processes.js";
 import { HTTP_CONNECTIONS } from "./ceilings.js";
 
@@ -9,11 +15,11 @@ export async function catalogReads(ctx: BenchContext): Promise<ScenarioResult> {
   const server = await bookingServer({ SEED_DEMO: "1" });
   try {
     await createCatalog(server, 2, 2000);
-    const token = await activeToken(server, "reader");
+    const reader = await admittedClient(server, "reader");
     const result = await autocannon(`${server.url}/v1/concerts`, {
       connections: HTTP_CONNECTIONS,
       seconds: ctx.seconds(10, 5),
-      headers: { authorization: `Bearer ${userJwt("reader", 3600, SECRET)}`, "queue-token": token },
+      headers: { authorization: `Bearer ${userJwt("reader", 3600, SECRET)}`, "queue-token": reader.queueToken! },
     });
     return {
       id: "a.catalog",

@@ -4,6 +4,7 @@ import { audit } from "../lib/audit.js";
 import { type BenchContext, bookingServer, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
 import { mergeHistograms, summarize } from "../lib/histogram.js";
 import { forkLoad } from "../lib/processes.js";
+import { gauge, opLatency, scrape } from "../lib/serverMetrics.js";
 
 export async function flashSale(ctx: BenchContext): Promise<ScenarioResult> {
   const clients = ctx.quick ? 4000 : 10_000;
@@ -30,10 +31,13 @@ export async function flashSale(ctx: BenchContext): Promise<ScenarioResult> {
     const running = Promise.all(loads.map((load) => load.go()));
     // Sold out is the end of the sale: tell the fans still in line to go home.
     let soldOutAfter = Number.NaN;
+    let worstLagMs = 0;
     for (let done = false; !done; ) {
       await Promise.race([running, new Promise((wait) => setTimeout(wait, 100))]);
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
-      const sold = Number(/^ticketing_seats_sold (\d+)/m.exec(metrics)?.[1]);
+      const metrics = await scrape(server.url);
+      const sold = gauge(metrics, "ticketing_seats_sold");
+      // prom-client resets its event-loop delay histogram at each scrape: keep the worst.
+      worstLagMs = Math.max(worstLagMs, gauge(metrics, "ticketing_nodejs_eventloop_lag_max_seconds") * 1000);
       if (sold >= seats) {
         soldOutAfter = (performance.now() - started) / 1000;
         done = true;
@@ -43,6 +47,8 @@ export async function flashSale(ctx: BenchContext): Promise<ScenarioResult> {
     for (const load of loads) load.release();
     const results = await running;
     const elapsed = (performance.now() - started) / 1000;
+    const finalMetrics = await scrape(server.url);
+    const serverHold = opLatency(finalMetrics, "reservations.create");
     const hold = summarize(mergeHistograms(results.map((r) => r.histograms.hold!).filter(Boolean)));
     const paymentIds = results.flatMap((r) => r.paymentIds);
     const sum = (key: string) => results.reduce((total, r) => total + (r.extra[key] ?? 0), 0);
@@ -60,6 +66,9 @@ export async function flashSale(ctx: BenchContext): Promise<ScenarioResult> {
         gaveUp: sum("gaveUp"),
         seatUnavailable: results.reduce((t, r) => t + (r.errors.SEAT_UNAVAILABLE ?? 0), 0),
         soldOutSeconds: Number(soldOutAfter.toFixed(1)),
+        serverHoldP50le: serverHold.p50,
+        serverHoldP99le: serverHold.p99,
+        eventLoopLagMaxMs: Math.round(worstLagMs),
         seconds: Number(elapsed.toFixed(1)),
       },
       audit: await audit(server.dataDir, paymentIds, server.url),

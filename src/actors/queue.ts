@@ -34,6 +34,7 @@ export class QueueActor {
   private readonly machine: Actor<typeof queueMachine>;
   /** Open WebSocket connections per token: a present waiter does not go idle. */
   private readonly present = new Map<string, number>();
+  private presenceRefreshedAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private hooks: QueueHooks = { onTokenChange: () => {}, onTick: () => {} };
 
@@ -97,7 +98,11 @@ export class QueueActor {
   }
 
   tick(now: number): void {
-    for (const token of this.present.keys()) this.machine.send({ type: "SEEN", token, now });
+    // Present tokens need a fresh lastSeenAt only well before they could go idle, not every tick.
+    if (now - this.presenceRefreshedAt >= this.settings.waitingIdleMs / 2) {
+      this.presenceRefreshedAt = now;
+      for (const token of this.present.keys()) this.machine.send({ type: "SEEN", token, now });
+    }
     this.machine.send({ type: "TICK", now });
     this.hooks.onTick();
   }

@@ -67,11 +67,9 @@ export class Dispatcher {
   /** Counts and logs a reply made outside an op (unknown route, bad frame, oversize body). */
   record(name: string, reply: OpReply, requestId: string, started: number): void {
     const code = reply.status < 400 ? "OK" : ((reply.body as { error: { code: string } }).error?.code ?? "ERROR");
-    this.deps.metrics.request(name, code);
-    this.deps.log.debug(
-      { requestId, op: name, status: reply.status, code, ms: performance.now() - started },
-      "request",
-    );
+    const ms = performance.now() - started;
+    this.deps.metrics.request(name, code, ms / 1000);
+    this.deps.log.debug({ requestId, op: name, status: reply.status, code, ms }, "request");
   }
 
   private execute(request: OpRequest): unknown | Promise<unknown> {

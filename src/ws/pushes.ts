@@ -18,9 +18,17 @@ export function publishSeats(app: TemplatedApp, diff: SeatDiff): void {
   }
 }
 
+/** A waiter is told its new position at most once a second. */
+const POSITION_PUSH_INTERVAL_MS = 1000;
+/** Followers looked at per second by the position sweep: bounds its cost with 100k waiters. */
+const POSITION_VISITS_PER_SECOND = 5000;
+
 /** Which open connections follow which queue token, and the last position each was told. */
 export class QueuePushes {
   private readonly followers = new Map<string, Set<WebSocket<Connection>>>();
+  /** The position sweep in progress (a live Map iterator), resumed at each tick. */
+  private sweep: MapIterator<[string, Set<WebSocket<Connection>>]> | null = null;
+  private sweepStartedAt = 0;
 
   constructor(private readonly queue: QueueActor) {}
 
@@ -74,16 +82,29 @@ export class QueuePushes {
     this.followers.delete(token);
   }
 
-  /** After a tick: tell waiting followers whose position moved. */
-  positionsMoved(): void {
+  /**
+   * After a tick: tell waiting followers whose position moved. The sweep visits a bounded number
+   * of followers per tick and starts over at most once a second, so one tick never stalls the
+   * event loop, however long the line; admission and expiry are pushed at once (tokenChanged).
+   */
+  positionsMoved(tickMs: number): void {
     const now = Date.now();
-    for (const [token, set] of this.followers) {
+    if (this.sweep === null) {
+      if (now - this.sweepStartedAt < POSITION_PUSH_INTERVAL_MS) return;
+      this.sweep = this.followers.entries();
+      this.sweepStartedAt = now;
+    }
+    for (let budget = Math.max(100, (POSITION_VISITS_PER_SECOND * tickMs) / 1000); budget > 0; budget--) {
+      const next = this.sweep.next();
+      if (next.done) {
+        this.sweep = null;
+        return;
+      }
+      const [token, set] = next.value;
       const status = this.queue.status(token, now);
       if (status?.status !== "waiting") continue;
       for (const ws of set) {
-        const connection = ws.getUserData();
-        if (connection.lastQueuePosition === status.position) continue;
-        this.send(ws, { ev: "queue", ...status });
+        if (ws.getUserData().lastQueuePosition !== status.position) this.send(ws, { ev: "queue", ...status });
       }
     }
   }

@@ -60,7 +60,10 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     LOG_LEVEL: "info",
     ...options.env,
   };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const logs: string[] = [];
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   createInterface({ input: child.stderr! }).on("line", (line) => logs.push(line));
