@@ -6,7 +6,7 @@ import { machine, printTable, type RunReport, writeReport } from "./lib/report.j
 import { bookingClosedLoop, bookingOpenLoop, durableHolds } from "./scenarios/booking.js";
 import { catalogReads } from "./scenarios/catalog.js";
 import { ceilings } from "./scenarios/ceilings.js";
-import { fanout } from "./scenarios/fanout.js";
+import { fanout, fanoutCeiling } from "./scenarios/fanout.js";
 import { flashSale } from "./scenarios/flashSale.js";
 import { memoryAndRestart } from "./scenarios/memory.js";
 
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   }
   await step("b.durable", () => durableHolds(ctx));
   await step("c", () => flashSale(ctx));
-  await step("d", () => fanout(ctx));
+  await step("d", async () => [await fanoutCeiling(ctx), await fanout(ctx)]);
   await step("e", () => memoryAndRestart(ctx));
 
   const byId = (id: string) => results.find((r) => r.id === id);

@@ -24,6 +24,9 @@ export interface Job {
   /** fanout: the schedule to watch, changes per second to drive, share of subscribers that decode. */
   changesPerSecond?: number;
   sampleEvery?: number;
+  /** fanout against the ceiling server: the driver coalesces and publishes itself. */
+  ceiling?: boolean;
+  windowMs?: number;
   /** holdfill: holds per connection. */
   holdsPerConnection?: number;
   localAddresses?: string[];
@@ -240,20 +243,33 @@ const RUNS: Record<Mode, Run> = {
     const start = performance.now();
     let issued = 0;
     let seat = 0;
+    // The ceiling run has no server to coalesce: the driver does it, one publish per window.
+    let pending: { no: number; status: string }[] = [];
+    let lastPublish = start;
+    let version = 0;
     // Every 5 ms, issue the changes that are due, so the event loop keeps reading replies and pushes.
     while (performance.now() < deadline) {
       const due = Math.floor(((performance.now() - start) / 1000) * job.changesPerSecond) - issued;
       for (let k = 0; k < due; k++, issued++) {
-        // Alternate holds and releases on a window of seats so the map keeps changing.
-        if (held.length >= 4) {
+        const seatNo = (seat++ % job.seatsPerSchedule!) + 1;
+        if (job.ceiling) {
+          sentAt.set(seatNo, performance.now());
+          pending.push({ no: seatNo, status: "held" });
+        } else if (held.length >= 4) {
+          // Alternate holds and releases on a window of seats so the map keeps changing.
           void recorder.timed(driver!, "release", "reservations.release", { reservationId: held.shift()! });
         } else {
-          const seatNo = (seat++ % job.seatsPerSchedule!) + 1;
           sentAt.set(seatNo, performance.now());
           void recorder.timed(driver!, "hold", "reservations.create", { scheduleId, seatNo }).then((reply) => {
             if (reply.ok) held.push(reply.data.reservationId);
           });
         }
+      }
+      if (job.ceiling && pending.length > 0 && performance.now() - lastPublish >= (job.windowMs ?? 20)) {
+        const push = { ev: "seats", scheduleId, version: ++version, changes: pending };
+        void recorder.timed(driver!, "publish", "publish", { push });
+        pending = [];
+        lastPublish = performance.now();
       }
       await sleep(5);
     }

@@ -68,7 +68,11 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   createInterface({ input: child.stderr! }).on("line", (line) => logs.push(line));
   const port = await new Promise<number>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not listen in 15s:\n${logs.join("\n")}`)), 15_000);
+    const timer = setTimeout(() => {
+      // Never leave a server behind that nobody will stop.
+      child.kill("SIGKILL");
+      fail(new Error(`server did not listen in 15s:\n${logs.join("\n")}`));
+    }, 15_000);
     createInterface({ input: child.stdout! }).on("line", (line) => {
       logs.push(line);
       if (!line.includes('"listening"')) return;
