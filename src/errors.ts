@@ -26,7 +26,12 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
   ) {
+    // A contract error is an expected answer, not a bug: capturing a stack trace for each
+    // refused hold would be the most expensive part of refusing it.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = "ApiError";
   }
 

@@ -1,4 +1,5 @@
 // Concerts and their schedule actors, addressed by id.
+import { immutable } from "../api/immutable.js";
 import { ApiError } from "../errors.js";
 import type { ConcertRow, ScheduleRow, Store } from "../store/store.js";
 import type { IdSequence } from "./ids.js";
@@ -13,6 +14,7 @@ export class Catalog {
   private readonly concerts = new Map<number, ConcertRow>();
   private readonly schedules = new Map<number, ScheduleActor>();
   private readonly schedulesByConcert = new Map<number, ScheduleActor[]>();
+  private cachedConcerts: { concerts: { id: number; title: string }[] } | null = null;
 
   constructor(
     private readonly store: Store,
@@ -21,6 +23,7 @@ export class Catalog {
   ) {}
 
   addConcert(concert: ConcertRow): void {
+    this.cachedConcerts = null;
     this.concerts.set(concert.id, concert);
     this.schedulesByConcert.set(concert.id, []);
   }
@@ -34,6 +37,12 @@ export class Catalog {
 
   listConcerts(): ConcertRow[] {
     return [...this.concerts.values()];
+  }
+
+  /** The concerts.list body; one immutable object until a concert is added. */
+  concertsView(): { concerts: { id: number; title: string }[] } {
+    this.cachedConcerts ??= immutable({ concerts: this.listConcerts().map(({ id, title }) => ({ id, title })) });
+    return this.cachedConcerts;
   }
 
   schedulesOf(concertId: number): ScheduleActor[] {

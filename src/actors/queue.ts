@@ -35,6 +35,8 @@ export class QueueActor {
   /** Open WebSocket connections per token: a present waiter does not go idle. */
   private readonly present = new Map<string, number>();
   private presenceRefreshedAt = 0;
+  /** The token being joined right now (its admission, if immediate, is part of its insert). */
+  private joining: string | undefined;
   private timer: NodeJS.Timeout | null = null;
   private hooks: QueueHooks = { onTokenChange: () => {}, onTick: () => {} };
 
@@ -52,9 +54,10 @@ export class QueueActor {
     });
     // Every admission and departure is written in the batch of the turn that caused it.
     this.machine.on("admitted", ({ token, activatedAt, expiresAt }) => {
-      void this.commits
-        .commit(() => this.store.activateQueueToken(token, activatedAt, expiresAt))
-        .then(() => this.hooks.onTokenChange(token, { status: "active" }));
+      // A token admitted as it joins is inserted already active (check), not updated after.
+      const write =
+        token === this.joining ? () => {} : () => this.store.activateQueueToken(token, activatedAt, expiresAt);
+      void this.commits.commit(write).then(() => this.hooks.onTokenChange(token, { status: "active" }));
     });
     this.machine.on("left", ({ token, reason }) => {
       this.present.delete(token);
@@ -123,19 +126,16 @@ export class QueueActor {
       await this.commits.afterPending();
       return this.status(existing.token, now)!;
     }
-    const token = randomBytes(18).toString("base64url");
-    const row: QueueTokenRow = {
-      token,
-      userId,
-      seq: this.context.nextSeq,
-      status: "waiting",
-      joinedAt: now,
-      activatedAt: null,
-      expiresAt: null,
-    };
-    const inserted = this.commits.commit(() => this.store.insertQueueToken(row));
+    const token = newQueueToken();
+    const seq = this.context.nextSeq;
+    this.joining = token;
     this.machine.send({ type: "JOIN", token, userId, now });
-    await inserted;
+    this.joining = undefined;
+    const entry = this.context.byToken.get(token)!;
+    const { status, joinedAt, activatedAt, expiresAt } = entry;
+    await this.commits.commit(() =>
+      this.store.insertQueueToken({ token, userId, seq, status, joinedAt, activatedAt, expiresAt }),
+    );
     return this.status(token, now)!;
   }
 
@@ -202,4 +202,18 @@ export class QueueActor {
     // The idle clock starts when the last socket goes.
     if (this.context.byToken.has(token)) this.machine.send({ type: "SEEN", token, now });
   }
+}
+
+const TOKEN_BYTES = 18;
+let tokenPool = Buffer.alloc(0);
+let tokenOffset = 0;
+
+/** An opaque queue token: 18 random bytes, base64url, drawn from a pooled buffer (one syscall per 512). */
+function newQueueToken(): string {
+  if (tokenOffset + TOKEN_BYTES > tokenPool.length) {
+    tokenPool = randomBytes(TOKEN_BYTES * 512);
+    tokenOffset = 0;
+  }
+  tokenOffset += TOKEN_BYTES;
+  return tokenPool.toString("base64url", tokenOffset - TOKEN_BYTES, tokenOffset);
 }

@@ -10,6 +10,7 @@ import {
   type SeatStatusName,
   scheduleMachine,
 } from "../../machines/schedule.js";
+import { immutable } from "../api/immutable.js";
 import type { ScheduleRow } from "../store/store.js";
 
 export interface SeatsView {
@@ -35,6 +36,7 @@ export class ScheduleActor {
   readonly price: number;
   private readonly machine: Actor<typeof scheduleMachine>;
   private flushTimer: NodeJS.Timeout | null = null;
+  private cachedView: SeatsView | null = null;
 
   constructor(
     row: ScheduleRow,
@@ -46,7 +48,10 @@ export class ScheduleActor {
     this.startsAt = row.startsAt;
     this.price = row.price;
     this.machine = createActor(scheduleMachine, { input: { scheduleId: row.id, seats } });
-    this.machine.on("diff", (diff) => hooks.publish(diff));
+    this.machine.on("diff", (diff) => {
+      this.cachedView = null;
+      hooks.publish(diff);
+    });
     this.machine.start();
   }
 
@@ -78,13 +83,16 @@ export class ScheduleActor {
     return this.context.seats[seatNo - 1] === SEAT_AVAILABLE;
   }
 
+  /** The seat map as clients see it; one immutable object per state, rebuilt after a change. */
   view(): SeatsView {
+    if (this.cachedView) return this.cachedView;
     const { seats, version } = this.context;
     const list = new Array(seats.length);
     for (let i = 0; i < seats.length; i++) {
       list[i] = { no: i + 1, price: this.price, status: SEAT_STATUS_NAMES[seats[i]!] };
     }
-    return { scheduleId: this.id, version, seats: list };
+    this.cachedView = immutable({ scheduleId: this.id, version, seats: list });
+    return this.cachedView;
   }
 
   /** available -> held (the caller checked `isAvailable` in the same turn). */
@@ -113,6 +121,7 @@ export class ScheduleActor {
 
   /** Coalesces changes: one diff per schedule per interval, sent once the changes are durable. */
   private changed(): void {
+    this.cachedView = null;
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.hooks.afterPending().then(() => {

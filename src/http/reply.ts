@@ -2,6 +2,7 @@
 
 import type { HttpResponse } from "uWebSockets.js";
 import { STATUS_CODES } from "node:http";
+import { encodeOnce } from "../api/immutable.js";
 
 const statusLines = new Map<number, string>();
 
@@ -27,7 +28,7 @@ export function sendJson(
 ): void {
   if (res.done) return;
   res.done = true;
-  const json = JSON.stringify(body);
+  const json = encodeOnce(body, "json", JSON.stringify);
   res.cork(() => {
     res.writeStatus(statusLine(status)).writeHeader("content-type", "application/json");
     if (options.requestId) res.writeHeader("x-request-id", options.requestId);

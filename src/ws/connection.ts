@@ -1,4 +1,5 @@
 // What a WebSocket connection remembers between frames.
+import type { Session } from "../api/op.js";
 import type { TokenBucket } from "../api/rateLimit.js";
 import type { Identity } from "../auth/users.js";
 
@@ -12,4 +13,6 @@ export interface Connection {
   closed: boolean;
   /** This connection's frame budget. */
   frames: TokenBucket;
+  /** What ops may do with this connection, one per encoding (made once, not per frame). */
+  sessions: { text?: Session; binary?: Session };
 }

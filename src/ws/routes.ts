@@ -6,7 +6,7 @@ import { opsByName } from "../api/ops/index.js";
 import { type RateLimit, TokenBucket } from "../api/rateLimit.js";
 import { type Authenticate, bearerToken, type Identity } from "../auth/users.js";
 import { ApiError, errorBody } from "../errors.js";
-import { decodeFrame, encodeFrame } from "./codec.js";
+import { decodeFrame, encodeFrame, encodeReply } from "./codec.js";
 import type { Connection } from "./connection.js";
 import { type QueuePushes, seatTopic } from "./pushes.js";
 
@@ -65,6 +65,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
         lastQueuePosition: -1,
         closed: false,
         frames: new TokenBucket(deps.rateLimit, Date.now()),
+        sessions: {},
       };
       res.cork(() => res.upgrade(connection, key, protocol, extensions, context));
     },
@@ -138,12 +139,17 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
       requestId,
       identity: connection.identity,
       queueToken: argToken ?? connection.queueToken,
-      session: sessionFor(ws, isBinary, deps),
+      session: isBinary
+        ? (connection.sessions.binary ??= sessionFor(ws, true, deps))
+        : (connection.sessions.text ??= sessionFor(ws, false, deps)),
     })
     .then((result) => {
+      if (ws.getUserData().closed) return;
       const frame =
-        result.status < 400 ? { id, ok: true, data: result.body } : { id, ok: false, ...(result.body as object) };
-      reply(ws, frame, isBinary);
+        result.status < 400
+          ? encodeReply(id, result.body, isBinary)
+          : encodeFrame({ id, ok: false, ...(result.body as object) }, isBinary);
+      ws.cork(() => ws.send(frame, isBinary));
     });
 }
 

@@ -11,6 +11,6 @@ export const concertsList = defineOp({
   args: noArgs,
   result: z.object({ concerts: z.array(z.object({ id, title: z.string() })) }),
   handle(_args, { actors }) {
-    return { concerts: actors.catalog.listConcerts().map(({ id, title }) => ({ id, title })) };
+    return actors.catalog.concertsView();
   },
 });
