@@ -27,7 +27,7 @@ const envSchema = z.object({
   QUEUE_WAITING_IDLE_MS: integer(60_000, 1),
   QUEUE_TICK_MS: integer(1000, 10),
   HOLD_TTL_MS: integer(300_000, 1),
-  MAX_HOLDS_PER_USER: integer(4, 1, 100),
+  MAX_HOLDS_PER_USER: integer(4, 1, 1_000_000),
   CHARGE_MAX: integer(10_000_000, 1),
   BALANCE_MAX: integer(1_000_000_000, 1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -141,15 +141,12 @@ const RUNS: Record<Mode, Run> = {
     await Promise.all(clients.map((client) => mixSession(job, client, recorder, () => performance.now() < deadline)));
   },
 
-  /** Durable-mode holds: hold then release, as fast as the group commit allows. */
+  /** Durable-mode holds: every request a new hold, as fast as the group commit allows. */
   async holds(job, clients, recorder, deadline) {
     await Promise.all(
       clients.map(async (client) => {
-        while (performance.now() < deadline) {
-          const hold = await recorder.timed(client, "hold", "reservations.create", randomSeat(job));
-          if (hold.ok)
-            await recorder.timed(client, "release", "reservations.release", { reservationId: hold.data.reservationId });
-        }
+        while (performance.now() < deadline)
+          await recorder.timed(client, "hold", "reservations.create", randomSeat(job));
       }),
     );
   },

@@ -5,13 +5,19 @@ import { migrations } from "./migrations/index.js";
 
 export type Db = Database.Database;
 
+export function databaseFile(dataDir: string): string {
+  return join(dataDir, "tickets.db");
+}
+
 export function openDatabase(dataDir: string, durability: "normal" | "full"): Db {
-  const db = new Database(join(dataDir, "tickets.db"));
+  const db = new Database(databaseFile(dataDir));
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
-  // Keep the WAL from growing without bound under constant writes.
+  // The worker (checkpointer.ts) copies WAL frames back in the background; the writer's own
+  // checkpoint after 1,000 pages then finds little left to copy, and completing it lets the
+  // next write start the WAL over, which keeps the file bounded under constant writes.
   db.pragma("wal_autocheckpoint = 1000");
   migrate(db);
   return db;
