@@ -17,7 +17,8 @@ export interface LoadProcess {
   child: ChildProcess;
 }
 
-export function forkLoad(job: Job): LoadProcess {
+/** `onSale` hears each payment a flash-sale generator made, as it happens. */
+export function forkLoad(job: Job, onSale?: () => void): LoadProcess {
   const child = fork(join(here, "../load/wsLoad.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   let onResult: (result: JobResult) => void = () => {};
   let onFail: (error: Error) => void = () => {};
@@ -28,6 +29,7 @@ export function forkLoad(job: Job): LoadProcess {
   const ready = new Promise<void>((done, fail) => {
     child.on("message", (message: { type: string; result?: JobResult; message?: string }) => {
       if (message.type === "ready") done();
+      if (message.type === "sale") onSale?.();
       if (message.type === "result") onResult(message.result!);
       if (message.type === "error") {
         const error = new Error(`load generator failed: ${message.message}`);
@@ -58,7 +60,7 @@ export function forkLoad(job: Job): LoadProcess {
 
 /** Runs several generators as one: all connect, then all start together. */
 export async function runLoads(jobs: Job[], beforeGo?: () => void | Promise<void>): Promise<JobResult[]> {
-  const loads = jobs.map(forkLoad);
+  const loads = jobs.map((job) => forkLoad(job));
   await Promise.all(loads.map((load) => load.ready));
   await beforeGo?.();
   return Promise.all(loads.map((load) => load.go()));

@@ -203,7 +203,10 @@ const RUNS: Record<Mode, Run> = {
           const pay = await recorder.timed(client, "pay", "payments.create", {
             reservationIds: [hold.data.reservationId],
           });
-          if (pay.ok) recorder.paymentIds.push(pay.data.paymentId);
+          if (pay.ok) {
+            recorder.paymentIds.push(pay.data.paymentId);
+            send({ type: "sale" });
+          }
           return;
         }
         gaveUp++;

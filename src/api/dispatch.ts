@@ -75,6 +75,7 @@ export class Dispatcher {
   private execute(request: OpRequest): unknown | Promise<unknown> {
     const { op } = request;
     const { actors, config } = this.deps;
+    if (op.enabled && !op.enabled(config)) throw new ApiError("NOT_FOUND", `no op ${op.name} on this server`);
     if (this.closing) throw new ApiError("UNAVAILABLE", "the server is shutting down");
     const now = Date.now();
     let userId = "";

@@ -41,6 +41,8 @@ export interface Op<
   /** The HTTP route, or none for WebSocket-only ops. `:name` segments become args. */
   http?: Http;
   gate: Gate;
+  /** An op that exists only under some configuration answers NOT_FOUND, before anything else, when off. */
+  enabled?: (config: Config) => boolean;
   args: Schema;
   /** The success body (HTTP) and WS `data`: the typed client and OpenAPI are derived from it. */
   result: Result;
