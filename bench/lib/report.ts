@@ -56,30 +56,36 @@ export function printTable(report: RunReport): void {
 export function chart(report: RunReport): string {
   const rows = report.results.filter((r) => r.throughput !== undefined || r.latency !== undefined);
   const rowHeight = 34;
-  const width = 960;
+  const width = 1040;
   const height = 60 + rows.length * rowHeight;
   const maxThroughput = Math.max(...rows.map((r) => r.throughput ?? 0));
   const maxLatency = Math.max(1, ...rows.map((r) => (Number.isFinite(r.latency?.p99) ? r.latency!.p99 : 0)));
   const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
   const bars = rows.map((r, i) => {
     const y = 50 + i * rowHeight;
-    const tw = ((r.throughput ?? 0) / maxThroughput) * 300;
+    // Log scale: the fan-out's frames/s would otherwise flatten every other bar.
+    const tw = r.throughput ? (Math.log10(Math.max(1, r.throughput)) / Math.log10(maxThroughput)) * 300 : 0;
     const p50 = Number.isFinite(r.latency?.p50) ? r.latency!.p50 : 0;
     const p99 = Number.isFinite(r.latency?.p99) ? r.latency!.p99 : 0;
+    const latency = r.latency
+      ? [
+          `<rect x="780" y="${y}" width="${((p99 / maxLatency) * 240).toFixed(1)}" height="18" fill="#e3a33b"/>`,
+          `<rect x="780" y="${y}" width="${((p50 / maxLatency) * 240).toFixed(1)}" height="18" fill="#b5651d"/>`,
+          `<text x="784" y="${y + 30}" font-size="10">p50 ${fmt(p50, 2)} / p99 ${fmt(p99, 2)} ms</text>`,
+        ]
+      : [];
     return [
       `<text x="8" y="${y + 14}" font-size="12">${esc(r.title)}</text>`,
       `<rect x="330" y="${y}" width="${tw.toFixed(1)}" height="18" fill="#3b6fb6"/>`,
       `<text x="${334 + tw}" y="${y + 14}" font-size="11">${esc(`${fmt(r.throughput)} ${r.unit ?? ""}`)}</text>`,
-      `<rect x="700" y="${y}" width="${((p99 / maxLatency) * 240).toFixed(1)}" height="18" fill="#e3a33b"/>`,
-      `<rect x="700" y="${y}" width="${((p50 / maxLatency) * 240).toFixed(1)}" height="18" fill="#b5651d"/>`,
-      `<text x="704" y="${y + 30}" font-size="10">p50 ${fmt(p50, 2)} / p99 ${fmt(p99, 2)} ms</text>`,
+      ...latency,
     ].join("");
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
 <title>Benchmark results: throughput and latency per scenario</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="8" y="20" font-size="14" font-weight="bold">Benchmark ${esc(report.startedAt)} (${report.machine.cpus} CPUs, ${esc(report.machine.node)})</text>
-<text x="330" y="40" font-size="12">throughput (relative bar)</text><text x="700" y="40" font-size="12">latency: p50 (dark) / p99 (light)</text>
+<text x="330" y="40" font-size="12">throughput (log-scale bar)</text><text x="780" y="40" font-size="12">latency: p50 (dark) / p99 (light)</text>
 ${bars.join("\n")}
 </svg>`;
 }
