@@ -4,7 +4,7 @@
 //
 // usage: node client.mjs '<json: {url, secret, users, cycle, scheduleId, seatCount, logFile, maxMs}>'
 import { createHmac } from "node:crypto";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 
 const options = JSON.parse(process.argv[2]);
 const { url, secret, users, cycle, scheduleId, seatCount, logFile, maxMs = 30_000 } = options;
@@ -19,25 +19,7 @@ function jwt(sub) {
   return `${head}.${createHmac("sha256", secret).update(head).digest("base64url")}`;
 }
 
-const CONTRACT = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  TOKEN_INVALID: 401,
-  FORBIDDEN: 403,
-  TOKEN_NOT_ACTIVE: 403,
-  NOT_FOUND: 404,
-  SEAT_UNAVAILABLE: 409,
-  HOLD_LIMIT: 409,
-  IDEMPOTENCY_MISMATCH: 409,
-  HOLD_EXPIRED: 410,
-  ALREADY_PAID: 409,
-  INSUFFICIENT_BALANCE: 402,
-  PAYLOAD_TOO_LARGE: 413,
-  BALANCE_LIMIT: 422,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  UNAVAILABLE: 503,
-};
+const CONTRACT = JSON.parse(readFileSync(new URL("../helpers/contract-errors.json", import.meta.url), "utf8"));
 /** Codes a correct server may answer in this mix; anything else is a finding. */
 const EXPECTED_CODES = new Set([
   "SEAT_UNAVAILABLE",

@@ -4,25 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { TestServer } from "../helpers/server.js";
 
-export const CONTRACT: Record<string, number> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  TOKEN_INVALID: 401,
-  FORBIDDEN: 403,
-  TOKEN_NOT_ACTIVE: 403,
-  NOT_FOUND: 404,
-  SEAT_UNAVAILABLE: 409,
-  HOLD_LIMIT: 409,
-  IDEMPOTENCY_MISMATCH: 409,
-  HOLD_EXPIRED: 410,
-  ALREADY_PAID: 409,
-  INSUFFICIENT_BALANCE: 402,
-  PAYLOAD_TOO_LARGE: 413,
-  BALANCE_LIMIT: 422,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  UNAVAILABLE: 503,
-};
+export { CONTRACT_ERRORS as CONTRACT } from "../helpers/contract.js";
 
 /** Inputs per suite: FUZZ_INPUTS in the long mode (npm run chaos), 10,000 in npm test. */
 export const FUZZ_INPUTS = Number(process.env.FUZZ_INPUTS ?? 10_000);

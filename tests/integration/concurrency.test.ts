@@ -1,32 +1,16 @@
 // Concurrency: real parallel requests (HTTP via Promise.all, and several WebSocket connections)
 // racing for the same seats, balances, idempotency keys and holds. Each test checks the outcome
 // both from the replies and from the state the server reports afterwards.
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { activeToken, createConcert, type HttpReply, http, WsClient, type WsMessage } from "../helpers/client.js";
+import { CONTRACT_ERRORS } from "../helpers/contract.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers (local to this file)
 
-const CODE_STATUS: Record<string, number> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  TOKEN_INVALID: 401,
-  FORBIDDEN: 403,
-  TOKEN_NOT_ACTIVE: 403,
-  NOT_FOUND: 404,
-  SEAT_UNAVAILABLE: 409,
-  HOLD_LIMIT: 409,
-  IDEMPOTENCY_MISMATCH: 409,
-  HOLD_EXPIRED: 410,
-  ALREADY_PAID: 409,
-  INSUFFICIENT_BALANCE: 402,
-  PAYLOAD_TOO_LARGE: 413,
-  BALANCE_LIMIT: 422,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  UNAVAILABLE: 503,
-};
+const CODE_STATUS = CONTRACT_ERRORS;
 
 /** A reply reduced to what both transports share: ok + data, or the error code. */
 interface Result {
