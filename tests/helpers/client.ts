@@ -1,6 +1,7 @@
 // Small HTTP and WebSocket clients for tests: typed just enough to read replies and pushes.
 import { Packr } from "msgpackr";
 import WebSocket from "ws";
+import { CONTRACT_ERRORS } from "./contract.js";
 import { type TestServer, userJwt } from "./server.js";
 
 export interface HttpReply<T = any> {
@@ -165,4 +166,24 @@ export class WsClient {
   close(): void {
     this.socket.close();
   }
+}
+
+/** A reply reduced to what both transports share: ok + data, or the error code. */
+export interface Result {
+  ok: boolean;
+  /** Error code; for an HTTP reply whose status does not match its code, a descriptive string. */
+  code?: string;
+  data: any;
+}
+
+export function fromHttp(reply: HttpReply, okStatus: number): Result {
+  if (reply.status === okStatus) return { ok: true, data: reply.body };
+  const code = reply.body?.error?.code;
+  if (typeof code === "string" && CONTRACT_ERRORS[code] === reply.status) return { ok: false, code, data: reply.body };
+  return { ok: false, code: `HTTP ${reply.status} ${reply.text.slice(0, 200)}`, data: reply.body };
+}
+
+export function fromWs(message: WsMessage): Result {
+  if (message.ok === true) return { ok: true, data: message.data };
+  return { ok: false, code: message.error?.code ?? `bad frame ${JSON.stringify(message)}`, data: message.error };
 }

@@ -3,42 +3,20 @@
 // both from the replies and from the state the server reports afterwards.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { activeToken, createConcert, type HttpReply, http, WsClient, type WsMessage } from "../helpers/client.js";
-import { CONTRACT_ERRORS } from "../helpers/contract.js";
+import {
+  activeToken,
+  createConcert,
+  fromHttp,
+  fromWs,
+  http,
+  type Result,
+  WsClient,
+  type WsMessage,
+} from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers (local to this file)
-
-const CODE_STATUS = CONTRACT_ERRORS;
-
-/** A reply reduced to what both transports share: ok + data, or the error code. */
-interface Result {
-  ok: boolean;
-  /** Error code; for an HTTP reply whose status does not match its code, a descriptive string. */
-  code?: string;
-  data: any;
-}
-
-function fromHttp(reply: HttpReply, okStatus: number): Result {
-  if (reply.status === okStatus) return { ok: true, data: reply.body };
-  const code = reply.body?.error?.code;
-  if (typeof code === "string" && CODE_STATUS[code] === reply.status) return { ok: false, code, data: reply.body };
-  return {
-    ok: false,
-    code: `HTTP ${reply.status} ${reply.text.slice(0, 200)}`,
-    data: reply.body,
-  };
-}
-
-function fromWs(message: WsMessage): Result {
-  if (message.ok === true) return { ok: true, data: message.data };
-  return {
-    ok: false,
-    code: message.error?.code ?? `bad frame ${JSON.stringify(message)}`,
-    data: message.error,
-  };
-}
 
 /** One user's view of the API over one transport. */
 interface Caller {

@@ -2,7 +2,17 @@
 // with the same env must show every acknowledged mutation, keep hold expiry times and queue
 // tokens, replay idempotent responses, and stay consistent after a crash under load or a SIGTERM.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { activeToken, createConcert, type HttpReply, http, WsClient, type WsMessage } from "../helpers/client.js";
+import {
+  activeToken,
+  createConcert,
+  fromHttp,
+  fromWs,
+  type HttpReply,
+  http,
+  type Result,
+  WsClient,
+  type WsMessage,
+} from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -60,37 +70,6 @@ async function hold(
   });
 }
 
-const CODE_STATUS: Record<string, number> = {
-  SEAT_UNAVAILABLE: 409,
-  HOLD_LIMIT: 409,
-  HOLD_EXPIRED: 410,
-  UNAVAILABLE: 503,
-};
-
-/** A reply reduced to ok/data or an error code (an HTTP status not matching its code is reported verbatim). */
-interface Result {
-  ok: boolean;
-  code?: string;
-  data: any;
-}
-function fromHttp(reply: HttpReply, okStatus: number): Result {
-  if (reply.status === okStatus) return { ok: true, data: reply.body };
-  const code = reply.body?.error?.code;
-  if (typeof code === "string" && CODE_STATUS[code] === reply.status) return { ok: false, code, data: reply.body };
-  return {
-    ok: false,
-    code: `HTTP ${reply.status} ${reply.text.slice(0, 200)}`,
-    data: reply.body,
-  };
-}
-function fromWs(message: WsMessage): Result {
-  if (message.ok === true) return { ok: true, data: message.data };
-  return {
-    ok: false,
-    code: message.error?.code ?? `bad frame ${JSON.stringify(message)}`,
-    data: message.error,
-  };
-}
 /** A WS request that rejects (instead of hanging) when the socket closes first. */
 function wsCall(c: WsClient, op: string, args: Record<string, unknown>): Promise<WsMessage> {
   return Promise.race([
