@@ -11,17 +11,13 @@ import { registerHttpRoutes } from "./http/routes.js";
 import { registerWebRoutes } from "./http/web.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
-import { startCheckpointer } from "./store/checkpointer.js";
 import { CommitQueue } from "./store/commitQueue.js";
-import { databaseFile, openDatabase } from "./store/db.js";
+import { openDatabase } from "./store/db.js";
 import { seedDemoCatalog } from "./store/seed.js";
 import { Store } from "./store/store.js";
 import { assertNativeUws, uWS } from "./uws.js";
 import { publishSeats, QueuePushes } from "./ws/pushes.js";
 import { registerWebSocket } from "./ws/routes.js";
-
-/** How often the worker copies the WAL back into the database file. */
-const CHECKPOINT_INTERVAL_MS = 250;
 
 export interface RunningApp {
   port: number;
@@ -46,9 +42,6 @@ function demoCatalogFile(): string {
 export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
   assertNativeUws();
   const db = openDatabase(config.dataDir, config.durability);
-  const checkpointer = startCheckpointer(databaseFile(config.dataDir), CHECKPOINT_INTERVAL_MS, (message) =>
-    log.warn({ message }, "WAL checkpoint failed"),
-  );
   const store = new Store(db);
   if (config.seedDemo) {
     const seeded = seedDemoCatalog(store, demoCatalogFile(), Date.now());
@@ -132,7 +125,6 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
         await new Promise((done) => setImmediate(done));
         // close() exists on the native app but not in this build's type declarations.
         (app as unknown as { close(): void }).close();
-        await checkpointer.stop();
         db.close();
         log.info("closed");
       })();

@@ -15,9 +15,8 @@ export function openDatabase(dataDir: string, durability: "normal" | "full"): Db
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
-  // The worker (checkpointer.ts) copies WAL frames back in the background; the writer's own
-  // checkpoint after 1,000 pages then finds little left to copy, and completing it lets the
-  // next write start the WAL over, which keeps the file bounded under constant writes.
+  // The writer checkpoints after 1,000 pages (~4 MB); completing it lets the next write start
+  // the WAL over, which keeps the file bounded under constant writes.
   db.pragma("wal_autocheckpoint = 1000");
   migrate(db);
   return db;

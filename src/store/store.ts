@@ -64,7 +64,11 @@ export class Store {
       insertSchedule: prepare(
         "INSERT INTO schedules (id, concert_id, starts_at, seat_count, price) VALUES (?, ?, ?, ?, ?)",
       ),
-      liveReservations: prepare(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE status IN ('held', 'paid')`),
+      // The unique partial index holds exactly the live rows: scan it, not the whole history.
+      liveReservations: prepare(
+        `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_one_live_per_seat
+         WHERE status IN ('held', 'paid')`,
+      ),
       reservationById: prepare(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ?`),
       insertReservation: prepare(
         `INSERT INTO reservations (id, user_id, schedule_id, seat_no, price, status, expires_at, created_at)
