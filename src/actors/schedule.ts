@@ -67,10 +67,6 @@ export class ScheduleActor {
     return this.context.available;
   }
 
-  get heldSeats(): number {
-    return this.context.held;
-  }
-
   get soldSeats(): number {
     return this.context.sold;
   }

@@ -5,12 +5,8 @@ import { migrations } from "./migrations/index.js";
 
 export type Db = Database.Database;
 
-export function databaseFile(dataDir: string): string {
-  return join(dataDir, "tickets.db");
-}
-
 export function openDatabase(dataDir: string, durability: "normal" | "full"): Db {
-  const db = new Database(databaseFile(dataDir));
+  const db = new Database(join(dataDir, "tickets.db"));
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("foreign_keys = ON");

@@ -87,9 +87,10 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
   });
 }
 
-function reply(ws: WebSocket<Connection>, frame: object, isBinary: boolean): void {
+/** Sends an encoded frame unless the connection closed meanwhile. */
+function reply(ws: WebSocket<Connection>, frame: string | Buffer, isBinary: boolean): void {
   if (ws.getUserData().closed) return;
-  ws.cork(() => ws.send(encodeFrame(frame, isBinary), isBinary));
+  ws.cork(() => ws.send(frame, isBinary));
 }
 
 function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: boolean, deps: WsDeps) {
@@ -98,7 +99,7 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
   const refuse = (id: unknown, error: ApiError) => {
     const body = errorBody(error);
     deps.dispatcher.record("ws.frame", { status: error.status, body }, requestId, started);
-    reply(ws, { id, ok: false, ...body }, isBinary);
+    reply(ws, encodeFrame({ id, ok: false, ...body }, isBinary), isBinary);
   };
   // Over budget: still answered (with the request's id when it decodes), but never run.
   const overBudget = !ws.getUserData().frames.take(Date.now());
@@ -149,7 +150,7 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
         result.status < 400
           ? encodeReply(id, result.body, isBinary)
           : encodeFrame({ id, ok: false, ...(result.body as object) }, isBinary);
-      ws.cork(() => ws.send(frame, isBinary));
+      reply(ws, frame, isBinary);
     });
 }
 
