@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import type { TestServer } from "../helpers/server.js";
+import { activeToken, createConcert, http } from "../helpers/client.js";
+import { startServer, type TestServer } from "../helpers/server.js";
 
 export { CONTRACT_ERRORS as CONTRACT } from "../helpers/contract.js";
 
@@ -52,4 +53,28 @@ export const settle = () => new Promise<void>((done) => setTimeout(done, 300));
 export async function serverHeapUsed(server: TestServer): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   return Number(/^ticketing_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+/**
+ * The server both fuzz suites attack: its V8 heap capped, so a leak becomes a crash the test
+ * sees instead of a number that drifts; one 50-seat date; and a victim who holds seat 1 and has
+ * money, so that no fuzzed request may touch their hold or balance.
+ */
+export async function startFuzzServer(victim: string): Promise<{ server: TestServer; victimReservation: number }> {
+  const server = await startServer({
+    env: {
+      RATE_LIMIT_PER_SECOND: "0",
+      QUEUE_ACTIVE_MAX: "100000",
+      NODE_OPTIONS: `--max-old-space-size=${process.env.FUZZ_MAX_HEAP_MB ?? 96}`,
+    },
+  });
+  await createConcert(server, [{ startsAt: "2027-01-01T19:00:00.000Z", seatCount: 50, price: 1000 }]);
+  const hold = await http(server, "POST", "/v1/reservations", {
+    user: victim,
+    queueToken: await activeToken(server, victim),
+    body: { scheduleId: 1, seatNo: 1 },
+  });
+  if (hold.status !== 201) throw new Error(`victim hold: ${hold.status} ${hold.text}`);
+  await http(server, "POST", "/v1/balance/charge", { user: victim, body: { amount: 5000 } });
+  return { server, victimReservation: hold.body.reservationId };
 }

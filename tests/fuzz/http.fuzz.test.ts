@@ -4,8 +4,8 @@
 import { connect } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { activeToken, adminHeaders, createConcert, http } from "../helpers/client.js";
-import { signJwt, startServer, type TestServer, userJwt } from "../helpers/server.js";
+import { activeToken, adminHeaders, http } from "../helpers/client.js";
+import { signJwt, type TestServer, userJwt } from "../helpers/server.js";
 import {
   CONTRACT,
   FUZZ_INPUTS,
@@ -13,6 +13,7 @@ import {
   serverHeapUsed,
   serverRss,
   settle,
+  startFuzzServer,
   stateCounts,
 } from "./fuzzTools.js";
 
@@ -23,24 +24,7 @@ const FUZZ_USER = "fuzz-http";
 const VICTIM = "fuzz-http-victim";
 
 beforeAll(async () => {
-  // A capped V8 heap turns a leak into a crash the test sees, instead of a number that drifts.
-  s = await startServer({
-    env: {
-      RATE_LIMIT_PER_SECOND: "0",
-      QUEUE_ACTIVE_MAX: "100000",
-      NODE_OPTIONS: `--max-old-space-size=${process.env.FUZZ_MAX_HEAP_MB ?? 96}`,
-    },
-  });
-  await createConcert(s, [{ startsAt: "2027-01-01T19:00:00.000Z", seatCount: 50, price: 1000 }]);
-  const victimToken = await activeToken(s, VICTIM);
-  const hold = await http(s, "POST", "/v1/reservations", {
-    user: VICTIM,
-    queueToken: victimToken,
-    body: { scheduleId: 1, seatNo: 1 },
-  });
-  expect(hold.status, hold.text).toBe(201);
-  victimReservation = hold.body.reservationId;
-  await http(s, "POST", "/v1/balance/charge", { user: VICTIM, body: { amount: 5000 } });
+  ({ server: s, victimReservation } = await startFuzzServer(VICTIM));
   fuzzToken = await activeToken(s, FUZZ_USER);
 });
 

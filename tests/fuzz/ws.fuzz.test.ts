@@ -5,8 +5,8 @@
 import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { activeToken, createConcert, http, WsClient, type WsMessage } from "../helpers/client.js";
-import { startServer, type TestServer } from "../helpers/server.js";
+import { http, WsClient, type WsMessage } from "../helpers/client.js";
+import type { TestServer } from "../helpers/server.js";
 import {
   CONTRACT,
   FUZZ_INPUTS,
@@ -14,6 +14,7 @@ import {
   serverHeapUsed,
   serverRss,
   settle,
+  startFuzzServer,
   stateCounts,
 } from "./fuzzTools.js";
 
@@ -25,23 +26,7 @@ const VICTIM = "fuzz-ws-victim";
 const packr = new Packr({ useRecords: false });
 
 beforeAll(async () => {
-  // A capped V8 heap turns a leak into a crash the test sees, instead of a number that drifts.
-  s = await startServer({
-    env: {
-      RATE_LIMIT_PER_SECOND: "0",
-      QUEUE_ACTIVE_MAX: "100000",
-      NODE_OPTIONS: `--max-old-space-size=${process.env.FUZZ_MAX_HEAP_MB ?? 96}`,
-    },
-  });
-  await createConcert(s, [{ startsAt: "2027-01-01T19:00:00.000Z", seatCount: 50, price: 1000 }]);
-  const victimToken = await activeToken(s, VICTIM);
-  const hold = await http(s, "POST", "/v1/reservations", {
-    user: VICTIM,
-    queueToken: victimToken,
-    body: { scheduleId: 1, seatNo: 1 },
-  });
-  victimReservation = hold.body.reservationId;
-  await http(s, "POST", "/v1/balance/charge", { user: VICTIM, body: { amount: 5000 } });
+  ({ server: s, victimReservation } = await startFuzzServer(VICTIM));
   ws = await connectFuzzClient();
 });
 
