@@ -78,10 +78,14 @@ export async function admittedClient(server: TestServer, user: string): Promise<
   return client;
 }
 
-/** BENCH_CPU_PROF=<dir> profiles each server under test (node --cpu-prof), one file per server. */
+/**
+ * Node flags of each server under test. BENCH_CPU_PROF=<dir> profiles it (node --cpu-prof, one
+ * file per server); BENCH_NODE_ARGS adds flags for an experiment (e.g. GC settings).
+ */
 export function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+  const extra = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  return [...(dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
 export async function bookingServer(env: Record<string, string> = {}): Promise<TestServer> {

@@ -89,9 +89,13 @@ async function main(job: Job): Promise<void> {
   send({ type: "ready" });
   await new Promise<void>((done) => process.once("message", () => done()));
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const deadline = started + job.durationMs;
   await RUNS[job.mode](job, clients, recorder, deadline);
   const elapsed = performance.now() - started;
+  // The generator's own CPU: on two shared cores it tells whether it or the server was the limit.
+  const cpu = process.cpuUsage(cpuAtStart);
+  recorder.extra.generatorCpuCores = Number(((cpu.user + cpu.system) / 1000 / elapsed).toFixed(2));
   send({ type: "result", result: recorder.result(elapsed) });
   // Waiting sockets stay open until the orchestrator has measured the server.
   if (job.mode === "waiting" || job.mode === "fanout") await new Promise((done) => process.once("message", done));

@@ -2,7 +2,7 @@
 import { singleRowCommitsPerSecond } from "../ceilings/sqliteCommits.js";
 import type { BenchContext, ScenarioResult } from "../lib/context.js";
 import { mergeHistograms, summarize } from "../lib/histogram.js";
-import { autocannon, runLoads, startCeilingServer } from "../lib/processes.js";
+import { autocannon, cpuSeconds, runLoads, startCeilingServer } from "../lib/processes.js";
 
 export const HTTP_CONNECTIONS = 100;
 export const WS_CONNECTIONS = 1000;
@@ -14,16 +14,22 @@ export async function ceilings(ctx: BenchContext): Promise<ScenarioResult[]> {
       connections: HTTP_CONNECTIONS,
       seconds: ctx.seconds(10, 5),
     });
-    const [echo] = await runLoads([
-      {
-        mode: "echo",
-        url: `ws://127.0.0.1:${server.port}/v1/ws`,
-        secret: "",
-        userPrefix: "echo-",
-        connections: WS_CONNECTIONS,
-        durationMs: ctx.seconds(10, 5) * 1000,
+    let echoCpuBefore = 0;
+    const [echo] = await runLoads(
+      [
+        {
+          mode: "echo",
+          url: `ws://127.0.0.1:${server.port}/v1/ws`,
+          secret: "",
+          userPrefix: "echo-",
+          connections: WS_CONNECTIONS,
+          durationMs: ctx.seconds(10, 5) * 1000,
+        },
+      ],
+      () => {
+        echoCpuBefore = cpuSeconds(server.pid);
       },
-    ]);
+    );
     const normal = singleRowCommitsPerSecond("NORMAL", ctx.seconds(3, 1) * 1000);
     const full = singleRowCommitsPerSecond("FULL", ctx.seconds(3, 1) * 1000);
     return [
@@ -41,7 +47,11 @@ export async function ceilings(ctx: BenchContext): Promise<ScenarioResult[]> {
         throughput: echo!.ops / (echo!.elapsedMs / 1000),
         unit: "msg/s",
         latency: summarize(mergeHistograms(Object.values(echo!.histograms))),
-        figures: { connections: WS_CONNECTIONS },
+        figures: {
+          connections: WS_CONNECTIONS,
+          serverCpuCores: Number(((cpuSeconds(server.pid) - echoCpuBefore) / (echo!.elapsedMs / 1000)).toFixed(2)),
+          generatorCpuCores: echo!.extra.generatorCpuCores!,
+        },
       },
       {
         id: "ceiling.sqlite",

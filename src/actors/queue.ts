@@ -39,6 +39,13 @@ export class QueueActor {
   private joining: string | undefined;
   private timer: NodeJS.Timeout | null = null;
   private hooks: QueueHooks = { onTokenChange: () => {}, onTick: () => {} };
+  /** Check-ins past this turn's join budget, by user, in arrival order (see scheduleIntake). */
+  private readonly intake = new Map<
+    string,
+    { status: Promise<QueueStatus>; settle: (joined: Promise<QueueStatus>) => void }
+  >();
+  private joinedThisTurn = 0;
+  private intakeScheduled = false;
 
   constructor(
     private readonly settings: QueueSettings,
@@ -86,6 +93,11 @@ export class QueueActor {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    // Check-ins still in the intake were never decided: they are refused, not joined later.
+    for (const waiting of this.intake.values()) {
+      waiting.settle(Promise.reject(new ApiError("UNAVAILABLE", "the server is shutting down")));
+    }
+    this.intake.clear();
   }
 
   private get context() {
@@ -126,6 +138,23 @@ export class QueueActor {
       await this.commits.afterPending();
       return this.status(existing.token, now)!;
     }
+    const waiting = this.intake.get(userId);
+    if (waiting) return waiting.status;
+    if (this.intake.size === 0 && this.joinedThisTurn < JOINS_PER_TURN) return this.join(userId, now);
+    // A rush: this check-in waits its turn (FIFO) behind the ones already read.
+    let settle!: (joined: Promise<QueueStatus>) => void;
+    const status = new Promise<QueueStatus>((done) => {
+      settle = done;
+    });
+    this.intake.set(userId, { status, settle });
+    this.scheduleIntake();
+    return status;
+  }
+
+  /** A new token for `userId`, joined to the machine now; resolves once it is durable. */
+  private async join(userId: string, now: number): Promise<QueueStatus> {
+    this.joinedThisTurn++;
+    this.scheduleIntake();
     const token = newQueueToken();
     const seq = this.context.nextSeq;
     this.joining = token;
@@ -137,6 +166,27 @@ export class QueueActor {
       this.store.insertQueueToken({ token, userId, seq, status, joinedAt, activatedAt, expiresAt }),
     );
     return this.status(token, now)!;
+  }
+
+  /**
+   * At the end of the turn: the join budget starts over and the intake lets in its next batch.
+   * Between batches the event loop reads the sockets again, so holds and payments of admitted
+   * users are answered while thousands are still arriving at the waiting room.
+   */
+  private scheduleIntake(): void {
+    if (this.intakeScheduled) return;
+    this.intakeScheduled = true;
+    setImmediate(() => {
+      this.intakeScheduled = false;
+      this.joinedThisTurn = 0;
+      const now = Date.now();
+      for (const [userId, waiting] of this.intake) {
+        if (this.joinedThisTurn >= JOINS_PER_TURN) break;
+        this.intake.delete(userId);
+        waiting.settle(this.join(userId, now));
+      }
+      if (this.intake.size > 0) this.scheduleIntake();
+    });
   }
 
   /** The user's token if it is still live at `now` (an active one past its TTL is not). */
@@ -203,6 +253,13 @@ export class QueueActor {
     if (this.context.byToken.has(token)) this.machine.send({ type: "SEEN", token, now });
   }
 }
+
+/**
+ * New tokens joined per event-loop turn. A turn of 256 joins costs a few milliseconds; without a
+ * bound, 10,000 fans arriving together are read in one poll phase and stall every booking
+ * request behind them for hundreds of milliseconds.
+ */
+const JOINS_PER_TURN = 256;
 
 const TOKEN_BYTES = 18;
 let tokenPool = Buffer.alloc(0);

@@ -2,6 +2,7 @@
 import type { Session } from "../api/op.js";
 import type { TokenBucket } from "../api/rateLimit.js";
 import type { Identity } from "../auth/users.js";
+import type { QueuedFrame } from "./outbox.js";
 
 export interface Connection {
   identity: Identity;
@@ -15,4 +16,6 @@ export interface Connection {
   frames: TokenBucket;
   /** What ops may do with this connection, one per encoding (made once, not per frame). */
   sessions: { text?: Session; binary?: Session };
+  /** Pushes waiting to leave with this turn's reply (outbox.ts). */
+  outbox?: QueuedFrame[];
 }

@@ -5,6 +5,7 @@ import type { QueueActor } from "../actors/queue.js";
 import type { SeatDiff } from "../actors/schedule.js";
 import { encodeFrame } from "./codec.js";
 import type { Connection } from "./connection.js";
+import * as outbox from "./outbox.js";
 
 export function seatTopic(scheduleId: number, isBinary: boolean): string {
   return `seats/${scheduleId}/${isBinary ? "msgpack" : "json"}`;
@@ -113,6 +114,7 @@ export class QueuePushes {
     const connection = ws.getUserData();
     if (connection.closed) return;
     connection.lastQueuePosition = frame.position;
-    ws.cork(() => ws.send(encodeFrame(frame, connection.queueBinary), connection.queueBinary));
+    const isBinary = connection.queueBinary;
+    outbox.push(ws, { encode: () => encodeFrame(frame, isBinary), isBinary });
   }
 }

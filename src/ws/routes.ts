@@ -8,6 +8,7 @@ import { type Authenticate, bearerToken, type Identity } from "../auth/users.js"
 import { ApiError, errorBody } from "../errors.js";
 import { decodeFrame, encodeFrame, encodeReply } from "./codec.js";
 import type { Connection } from "./connection.js";
+import * as outbox from "./outbox.js";
 import { type QueuePushes, seatTopic } from "./pushes.js";
 
 export interface WsDeps {
@@ -79,6 +80,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
     close(ws) {
       const connection = ws.getUserData();
       connection.closed = true;
+      outbox.forget(ws);
       const left = (openByUser.get(connection.identity.userId) ?? 1) - 1;
       if (left > 0) openByUser.set(connection.identity.userId, left);
       else openByUser.delete(connection.identity.userId);
@@ -87,19 +89,13 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
   });
 }
 
-/** Sends an encoded frame unless the connection closed meanwhile. */
-function reply(ws: WebSocket<Connection>, frame: string | Buffer, isBinary: boolean): void {
-  if (ws.getUserData().closed) return;
-  ws.cork(() => ws.send(frame, isBinary));
-}
-
 function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: boolean, deps: WsDeps) {
   const started = performance.now();
   const requestId = deps.nextRequestId();
   const refuse = (id: unknown, error: ApiError) => {
     const body = errorBody(error);
     deps.dispatcher.record("ws.frame", { status: error.status, body }, requestId, started);
-    reply(ws, encodeFrame({ id, ok: false, ...body }, isBinary), isBinary);
+    outbox.send(ws, encodeFrame({ id, ok: false, ...body }, isBinary), isBinary);
   };
   // Over budget: still answered (with the request's id when it decodes), but never run.
   const overBudget = !ws.getUserData().frames.take(Date.now());
@@ -150,7 +146,7 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
         result.status < 400
           ? encodeReply(id, result.body, isBinary)
           : encodeFrame({ id, ok: false, ...(result.body as object) }, isBinary);
-      reply(ws, frame, isBinary);
+      outbox.send(ws, frame, isBinary);
     });
 }
 
