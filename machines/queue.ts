@@ -43,6 +43,8 @@ export interface QueueContext {
 export type QueueEvent =
   | { type: "JOIN"; token: string; userId: string; now: number }
   | { type: "SEEN"; token: string; now: number }
+  /** The host saw these tokens present (open connections): one event for the whole line. */
+  | { type: "PRESENT"; tokens: Iterable<string>; now: number }
   | { type: "END"; token: string; now: number }
   | { type: "TICK"; now: number }
   | { type: "RESTORE"; entries: QueueEntry[]; now: number };
@@ -127,6 +129,17 @@ function activate(context: QueueContext, entry: QueueEntry, now: number): QueueE
   };
 }
 
+/** A waiting token was seen at `now`: it moves to the back of the idle order. */
+function seen(context: QueueContext, token: string, now: number): void {
+  const entry = context.byToken.get(token);
+  if (entry === undefined || entry.status !== "waiting") return;
+  // Never backwards: idleOrder must stay sorted by lastSeenAt.
+  entry.lastSeenAt = Math.max(entry.lastSeenAt, now);
+  // delete + add moves the token to the back of the insertion-ordered set.
+  context.idleOrder.delete(entry.token);
+  context.idleOrder.add(entry.token);
+}
+
 function left(entry: QueueEntry, reason: "idle" | "expired" | "ended"): QueueEmitted {
   return { type: "left", token: entry.token, userId: entry.userId, reason };
 }
@@ -184,13 +197,11 @@ export const queueMachine = setup({
     }),
     refreshSeen: ({ context, event }) => {
       if (event.type !== "SEEN") return;
-      const entry = context.byToken.get(event.token);
-      if (entry === undefined) return;
-      // Never backwards: idleOrder must stay sorted by lastSeenAt.
-      entry.lastSeenAt = Math.max(entry.lastSeenAt, event.now);
-      // delete + add moves the token to the back of the insertion-ordered set.
-      context.idleOrder.delete(entry.token);
-      context.idleOrder.add(entry.token);
+      seen(context, event.token, event.now);
+    },
+    refreshPresent: ({ context, event }) => {
+      if (event.type !== "PRESENT") return;
+      for (const token of event.tokens) seen(context, token, event.now);
     },
     endToken: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "END") return;
@@ -297,6 +308,8 @@ export const queueMachine = setup({
           { guard: "isNewJoiner", actions: "joinWaiting" },
         ],
         SEEN: { guard: "isWaitingToken", actions: "refreshSeen" },
+        // Active and unknown tokens in the list are skipped: presence only matters in line.
+        PRESENT: { actions: "refreshPresent" },
         END: { guard: "isKnownToken", actions: "endToken" },
         // Order matters: leavers free slots first, so the same tick can refill them.
         TICK: { actions: ["dropIdle", "expireActives", "admitWaiting"] },

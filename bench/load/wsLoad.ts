@@ -1,6 +1,6 @@
 // WebSocket load generator, run as its own process (forked with IPC by bench/run.ts).
 // It receives one Job, connects, reports "ready", waits for "go", runs, and sends its result.
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { userJwt } from "../../tests/helpers/server.js";
 import { createHistogram, encodeHistogram, type Histogram, recordMs } from "../lib/histogram.js";
 import { connectMany, type LoadClient, type Reply } from "./wsClient.js";
@@ -90,12 +90,17 @@ async function main(job: Job): Promise<void> {
   await new Promise<void>((done) => process.once("message", () => done()));
   const started = performance.now();
   const cpuAtStart = process.cpuUsage();
+  // The generator's own event-loop delay: a late generator adds to every latency it measures.
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   const deadline = started + job.durationMs;
   await RUNS[job.mode](job, clients, recorder, deadline);
   const elapsed = performance.now() - started;
   // The generator's own CPU: on two shared cores it tells whether it or the server was the limit.
   const cpu = process.cpuUsage(cpuAtStart);
   recorder.extra.generatorCpuCores = Number(((cpu.user + cpu.system) / 1000 / elapsed).toFixed(2));
+  lag.disable();
+  recorder.extra.generatorLagP99Ms = Number((lag.percentile(99) / 1e6).toFixed(1));
   send({ type: "result", result: recorder.result(elapsed) });
   // Waiting sockets stay open until the orchestrator has measured the server.
   if (job.mode === "waiting" || job.mode === "fanout") await new Promise((done) => process.once("message", done));

@@ -116,7 +116,7 @@ export class QueueActor {
     // Present tokens need a fresh lastSeenAt only well before they could go idle, not every tick.
     if (now - this.presenceRefreshedAt >= this.settings.waitingIdleMs / 2) {
       this.presenceRefreshedAt = now;
-      for (const token of this.present.keys()) this.machine.send({ type: "SEEN", token, now });
+      this.machine.send({ type: "PRESENT", tokens: this.present.keys(), now });
     }
     this.machine.send({ type: "TICK", now });
     this.hooks.onTick();

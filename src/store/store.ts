@@ -109,7 +109,6 @@ export class Store {
         (SELECT COALESCE(MAX(id), 0) FROM schedules) AS schedule,
         (SELECT COALESCE(MAX(id), 0) FROM reservations) AS reservation,
         (SELECT COALESCE(MAX(id), 0) FROM payments) AS payment`),
-      ledgerSums: prepare("SELECT user_id AS userId, SUM(amount) AS total FROM ledger GROUP BY user_id"),
     };
   }
 
@@ -133,10 +132,6 @@ export class Store {
 
   allBalances(): { id: string; balance: number }[] {
     return this.statements.allBalances.all() as { id: string; balance: number }[];
-  }
-
-  ledgerSums(): { userId: string; total: number }[] {
-    return this.statements.ledgerSums.all() as { userId: string; total: number }[];
   }
 
   idempotencySince(since: number): IdempotencyRow[] {

@@ -115,6 +115,21 @@ describe("queue machine", () => {
     expect(q.ctx().byToken.get("t1")?.lastSeenAt).toBe(T0 + 50_000);
   });
 
+  it("PRESENT refreshes every waiting token it lists in one event, and skips the others", () => {
+    const q = startQueue({ activeMax: 1 });
+    q.join(0, T0); // active
+    q.join(1, T0);
+    q.join(2, T0);
+    q.join(3, T0);
+    q.send({ type: "PRESENT", tokens: new Set(["t0", "t1", "t3", "nope"]).keys(), now: T0 + 50_000 });
+    q.send({ type: "TICK", now: T0 + 60_001 });
+    expect(q.positions("t1", "t2", "t3")).toEqual([1, 0, 2]);
+    expect(q.ctx().byToken.get("t0")).toMatchObject({ status: "active", lastSeenAt: T0 });
+    expect(q.events.filter((e) => e.type === "left")).toEqual([
+      { type: "left", token: "t2", userId: "u2", reason: "idle" },
+    ]);
+  });
+
   it("SEEN is accepted for waiting tokens only", () => {
     const q = startQueue({ activeMax: 1 });
     q.join(1);

@@ -1,8 +1,10 @@
 // The ordered list of schema migrations; the database's user_version is the number applied.
 import * as initial from "./001-initial.js";
 import * as oneLiveIndex from "./002-one-index-for-live-seats.js";
+import * as noLedgerIndex from "./003-no-ledger-index.js";
 
 export const migrations: readonly { version: number; up: string }[] = [
   { version: 1, up: initial.up },
   { version: 2, up: oneLiveIndex.up },
+  { version: 3, up: noLedgerIndex.up },
 ];
