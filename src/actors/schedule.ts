@@ -37,8 +37,6 @@ export class ScheduleActor {
   private readonly machine: Actor<typeof scheduleMachine>;
   private flushTimer: NodeJS.Timeout | null = null;
   private cachedView: SeatsView | null = null;
-  /** When the last diff was sent (performance.now()). */
-  private lastFlushAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     row: ScheduleRow,
@@ -117,23 +115,16 @@ export class ScheduleActor {
     this.flushTimer = null;
   }
 
-  /**
-   * Coalesces changes: at most one diff per schedule per interval, sent once the changes are
-   * durable. The interval counts from the previous diff, not from the first change: when a turn
-   * ran longer than the interval (a big publish blocks the loop while the kernel takes the
-   * frames), the changes read after it go out with this turn's commit instead of waiting again.
-   */
+  /** Coalesces changes: one diff per schedule per interval, sent once the changes are durable. */
   private changed(): void {
     this.cachedView = null;
     if (this.flushTimer) return;
-    const wait = Math.max(0, this.lastFlushAt + this.hooks.diffIntervalMs - performance.now());
     this.flushTimer = setTimeout(() => {
       this.hooks.afterPending().then(() => {
         this.flushTimer = null;
-        this.lastFlushAt = performance.now();
         this.machine.send({ type: "FLUSH" });
       });
-    }, wait);
+    }, this.hooks.diffIntervalMs);
   }
 }
 
