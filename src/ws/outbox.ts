@@ -47,11 +47,8 @@ function sendQueued(ws: WebSocket<Connection>, connection: Connection): void {
 
 function flushPushes(): void {
   flushScheduled = false;
-  for (const ws of withPushes) {
-    const connection = ws.getUserData();
-    if (connection.closed) connection.outbox = undefined;
-    else ws.cork(() => sendQueued(ws, connection));
-  }
+  // Closed connections are not here: forget() took them out when they closed.
+  for (const ws of withPushes) ws.cork(() => sendQueued(ws, ws.getUserData()));
   withPushes.clear();
 }
 
