@@ -15,6 +15,7 @@ import { CommitQueue } from "./store/commitQueue.js";
 import { openDatabase } from "./store/db.js";
 import { seedDemoCatalog } from "./store/seed.js";
 import { Store } from "./store/store.js";
+import { WriterThread } from "./store/writerThread.js";
 import { assertNativeUws, uWS } from "./uws.js";
 import { publishSeats, QueuePushes } from "./ws/pushes.js";
 import { registerWebSocket } from "./ws/routes.js";
@@ -48,7 +49,9 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     if (seeded > 0) log.info({ concerts: seeded }, "demo catalog loaded");
   }
   const metrics = new Metrics();
-  const commits = new CommitQueue(db, {
+  // The writer opens its own connection once the schema is up to date and the demo is in.
+  const writer = await WriterThread.start(config.dataDir, config.durability);
+  const commits = new CommitQueue(store, writer, {
     onCommit: (seconds, writes) => metrics.commit(seconds, writes),
     onFatal: (error) => {
       log.fatal({ err: error }, "commit failed; stopping so that a restart rebuilds state from disk");
@@ -121,6 +124,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
         // No timer may start new writes now; what was decided before is still committed.
         actors.stop();
         await commits.whenIdle();
+        await writer.close();
         // Let replies of the last commit go out before the sockets close.
         await new Promise((done) => setImmediate(done));
         // close() exists on the native app but not in this build's type declarations.

@@ -120,10 +120,14 @@ export class ScheduleActor {
     this.cachedView = null;
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
-      this.hooks.afterPending().then(() => {
-        this.flushTimer = null;
-        this.machine.send({ type: "FLUSH" });
-      });
+      this.hooks.afterPending().then(
+        () => {
+          this.flushTimer = null;
+          this.machine.send({ type: "FLUSH" });
+        },
+        // A failed commit stops the process; changes that are not on disk are never published.
+        () => {},
+      );
     }, this.hooks.diffIntervalMs);
   }
 }

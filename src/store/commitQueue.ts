@@ -1,8 +1,12 @@
 // Group commit: writes made during one event-loop turn share one SQLite transaction; their
 // promises resolve only after it commits, so nothing is acknowledged before it is durable.
+// The transaction runs on the writer thread (writerThread.ts): while it commits, the event
+// loop goes on with the next turn, and its replies go out when the commit is reported.
 import { ApiError } from "../errors.js";
-import type { Db } from "./db.js";
+import type { Store } from "./store.js";
+import type { WriterThread } from "./writerThread.js";
 
+/** Records writes through the Store's write methods; runs when its turn's batch is formed. */
 export type Write = () => void;
 
 interface Pending {
@@ -19,12 +23,15 @@ export interface CommitQueueHooks {
 
 export class CommitQueue {
   private pending: Pending | null = null;
+  /** Resolves when the batch sent last has committed (batches commit in the order sent). */
+  private lastSent: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private failed = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
+    private readonly writer: WriterThread,
     private readonly hooks: CommitQueueHooks,
   ) {}
 
@@ -41,12 +48,13 @@ export class CommitQueue {
     return new Promise((done, fail) => batch.waiters.push({ done, fail }));
   }
 
-  /** Resolves once every write queued so far is committed (at once when nothing is pending). */
-  async afterPending(): Promise<void> {
-    while (this.pending !== null) await this.commit(() => {});
+  /** Resolves once every write queued so far is committed (at once when nothing is pending or in flight). */
+  afterPending(): Promise<void> {
+    if (this.failed) return Promise.reject(unavailable());
+    return this.pending !== null ? this.commit(() => {}) : this.lastSent;
   }
 
-  /** Resolves when no batch is waiting to be written (used at shutdown). */
+  /** Resolves when no batch is waiting to be written or committed (used at shutdown). */
   whenIdle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((done) => this.idleWaiters.push(done));
@@ -56,21 +64,40 @@ export class CommitQueue {
     const batch = this.pending;
     this.pending = null;
     if (batch === null) return;
-    const started = performance.now();
-    try {
-      this.db.transaction(() => {
-        for (const write of batch.writes) write();
-      })();
-    } catch (error) {
-      this.failed = true;
-      for (const waiter of batch.waiters) waiter.fail(unavailable());
-      this.settle();
-      this.hooks.onFatal(error);
+    if (this.failed) {
+      this.fail(batch, unavailable());
       return;
     }
-    this.hooks.onCommit?.((performance.now() - started) / 1000, batch.writes.length);
-    for (const waiter of batch.waiters) waiter.done();
+    try {
+      for (const write of batch.writes) write();
+    } catch (error) {
+      this.store.takeWrites();
+      this.fail(batch, error);
+      return;
+    }
+    const committed = this.writer.write(this.store.takeWrites()).then(
+      (seconds) => {
+        this.hooks.onCommit?.(seconds, batch.writes.length);
+        for (const waiter of batch.waiters) waiter.done();
+        this.settle();
+      },
+      (error) => {
+        this.fail(batch, error);
+        throw unavailable();
+      },
+    );
+    // afterPending's callers see the failure; unobserved here, it is no unhandled rejection.
+    committed.catch(() => {});
+    this.lastSent = committed;
+  }
+
+  /** A batch did not commit: its requests get 503 and the owner stops the process (once). */
+  private fail(batch: Pending, error: unknown): void {
+    const first = !this.failed;
+    this.failed = true;
+    for (const waiter of batch.waiters) waiter.fail(unavailable());
     this.settle();
+    if (first) this.hooks.onFatal(error);
   }
 
   private settle(): void {

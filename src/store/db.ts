@@ -5,7 +5,17 @@ import { migrations } from "./migrations/index.js";
 
 export type Db = Database.Database;
 
-export function openDatabase(dataDir: string, durability: "normal" | "full"): Db {
+export type Durability = "normal" | "full";
+
+/** The main thread's connection: opens the database and brings its schema up to date. */
+export function openDatabase(dataDir: string, durability: Durability): Db {
+  const db = openConnection(dataDir, durability);
+  migrate(db);
+  return db;
+}
+
+/** One connection with the server's settings (each thread has its own; these pragmas are per connection). */
+export function openConnection(dataDir: string, durability: Durability): Db {
   const db = new Database(join(dataDir, "tickets.db"));
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
@@ -14,7 +24,6 @@ export function openDatabase(dataDir: string, durability: "normal" | "full"): Db
   // The writer checkpoints after 1,000 pages (~4 MB); completing it lets the next write start
   // the WAL over, which keeps the file bounded under constant writes.
   db.pragma("wal_autocheckpoint = 1000");
-  migrate(db);
   return db;
 }
 

@@ -11,7 +11,7 @@ export function seedDemoCatalog(store: Store, file: string, now: number): number
   if (store.allConcerts().length > 0) return 0;
   const catalog = JSON.parse(readFileSync(file, "utf8")) as DemoCatalog;
   let scheduleId = store.maxIds().schedule;
-  store.db.transaction(() => {
+  store.writeNow(() => {
     catalog.concerts.forEach((concert, index) => {
       const id = index + 1;
       store.insertConcert({ id, title: concert.title }, now);
@@ -21,6 +21,6 @@ export function seedDemoCatalog(store: Store, file: string, now: number): number
         store.insertSchedule({ id: scheduleId, concertId: id, startsAt, seatCount: s.seatCount, price: s.price });
       }
     });
-  })();
+  });
   return catalog.concerts.length;
 }

@@ -1,5 +1,7 @@
-// Every SQL statement of the server, prepared once, behind named functions.
+// The server's storage API: reads run here, on the main thread's connection; writes are
+// recorded as data (writes.ts) for the group commit to apply.
 import type { Db } from "./db.js";
+import { type WriteOp, WriteStatements } from "./writes.js";
 
 export type ReservationStatus = "held" | "paid" | "expired" | "released";
 
@@ -52,6 +54,8 @@ const RESERVATION_COLUMNS = `id, user_id AS userId, schedule_id AS scheduleId, s
 
 export class Store {
   private readonly statements;
+  private recorded: WriteOp[] = [];
+  private localWrites: WriteStatements | undefined;
 
   constructor(readonly db: Db) {
     const prepare = (sql: string) => db.prepare(sql);
@@ -60,50 +64,20 @@ export class Store {
       allSchedules: prepare(
         "SELECT id, concert_id AS concertId, starts_at AS startsAt, seat_count AS seatCount, price FROM schedules ORDER BY id",
       ),
-      insertConcert: prepare("INSERT INTO concerts (id, title, created_at) VALUES (?, ?, ?)"),
-      insertSchedule: prepare(
-        "INSERT INTO schedules (id, concert_id, starts_at, seat_count, price) VALUES (?, ?, ?, ?, ?)",
-      ),
       // The unique partial index holds exactly the live rows: scan it, not the whole history.
       liveReservations: prepare(
         `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_one_live_per_seat
          WHERE status IN ('held', 'paid')`,
       ),
       reservationById: prepare(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ?`),
-      insertReservation: prepare(
-        `INSERT INTO reservations (id, user_id, schedule_id, seat_no, price, status, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, 'held', ?, ?)`,
-      ),
-      endHold: prepare("UPDATE reservations SET status = ? WHERE id = ? AND status = 'held'"),
-      payReservation: prepare(
-        "UPDATE reservations SET status = 'paid', payment_id = ? WHERE id = ? AND status = 'held'",
-      ),
       allBalances: prepare("SELECT id, balance FROM users"),
-      setBalance: prepare(
-        "INSERT INTO users (id, balance) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET balance = excluded.balance",
-      ),
-      insertLedger: prepare(
-        "INSERT INTO ledger (user_id, amount, kind, payment_id, created_at) VALUES (?, ?, ?, ?, ?)",
-      ),
-      insertPayment: prepare("INSERT INTO payments (id, user_id, amount, created_at) VALUES (?, ?, ?, ?)"),
       idempotencySince: prepare(
         "SELECT user_id AS userId, key, fingerprint, status, response, created_at AS createdAt FROM idempotency WHERE created_at >= ?",
       ),
-      insertIdempotency: prepare(
-        "INSERT INTO idempotency (user_id, key, fingerprint, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      ),
-      deleteIdempotencyBefore: prepare("DELETE FROM idempotency WHERE created_at < ?"),
       allQueueTokens: prepare(
         `SELECT token, user_id AS userId, seq, status, joined_at AS joinedAt, activated_at AS activatedAt,
            expires_at AS expiresAt FROM queue_tokens ORDER BY seq`,
       ),
-      insertQueueToken: prepare(
-        "INSERT INTO queue_tokens (token, user_id, seq, status, joined_at, activated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ),
-      activateQueueToken: prepare(
-        "UPDATE queue_tokens SET status = 'active', activated_at = ?, expires_at = ? WHERE token = ?",
-      ),
-      deleteQueueToken: prepare("DELETE FROM queue_tokens WHERE token = ?"),
       maxIds: prepare(`SELECT
         (SELECT COALESCE(MAX(id), 0) FROM concerts) AS concert,
         (SELECT COALESCE(MAX(id), 0) FROM schedules) AS schedule,
@@ -146,33 +120,57 @@ export class Store {
     return this.statements.maxIds.get() as { concert: number; schedule: number; reservation: number; payment: number };
   }
 
-  // ---- writes (called inside a group-commit transaction) ----
+  // ---- writes: recorded here, applied in one transaction by the writer thread ----
+  // (see commitQueue.ts), or in place at start-up (writeNow).
 
-  insertConcert(concert: ConcertRow, now: number): void {
-    this.statements.insertConcert.run(concert.id, concert.title, now);
+  /** Hands over the writes recorded since the last call. */
+  takeWrites(): WriteOp[] {
+    const ops = this.recorded;
+    this.recorded = [];
+    return ops;
   }
 
-  insertSchedule(schedule: ScheduleRow): void {
-    const s = schedule;
-    this.statements.insertSchedule.run(s.id, s.concertId, s.startsAt, s.seatCount, s.price);
+  /** Runs `write` and applies what it records at once, in one transaction (start-up, before the writer runs). */
+  writeNow(write: () => void): void {
+    if (this.recorded.length > 0) throw new Error("writeNow inside a group commit");
+    write();
+    this.localWrites ??= new WriteStatements(this.db);
+    this.localWrites.apply(this.takeWrites());
+  }
+
+  insertConcert(concert: ConcertRow, now: number): void {
+    this.recorded.push(["insertConcert", concert.id, concert.title, now]);
+  }
+
+  insertSchedule(s: ScheduleRow): void {
+    this.recorded.push(["insertSchedule", s.id, s.concertId, s.startsAt, s.seatCount, s.price]);
   }
 
   insertHold(r: ReservationRow): void {
-    this.statements.insertReservation.run(r.id, r.userId, r.scheduleId, r.seatNo, r.price, r.expiresAt, r.createdAt);
+    this.recorded.push([
+      "insertReservation",
+      r.id,
+      r.userId,
+      r.scheduleId,
+      r.seatNo,
+      r.price,
+      r.expiresAt,
+      r.createdAt,
+    ]);
   }
 
   /** held -> expired | released. */
   endHold(reservationId: number, status: "expired" | "released"): void {
-    this.statements.endHold.run(status, reservationId);
+    this.recorded.push(["endHold", status, reservationId]);
   }
 
+  /** held -> paid; the writer fails the whole batch if the row was not held on disk. */
   payReservation(reservationId: number, paymentId: number): void {
-    const result = this.statements.payReservation.run(paymentId, reservationId);
-    if (result.changes !== 1) throw new Error(`reservation ${reservationId} was not held on disk`);
+    this.recorded.push(["payReservation", paymentId, reservationId]);
   }
 
   setBalance(userId: string, balance: number): void {
-    this.statements.setBalance.run(userId, balance);
+    this.recorded.push(["setBalance", userId, balance]);
   }
 
   appendLedger(
@@ -182,45 +180,40 @@ export class Store {
     paymentId: number | null,
     now: number,
   ): void {
-    this.statements.insertLedger.run(userId, amount, kind, paymentId, now);
+    this.recorded.push(["insertLedger", userId, amount, kind, paymentId, now]);
   }
 
   insertPayment(id: number, userId: string, amount: number, now: number): void {
-    this.statements.insertPayment.run(id, userId, amount, now);
+    this.recorded.push(["insertPayment", id, userId, amount, now]);
   }
 
   insertIdempotency(row: IdempotencyRow): void {
-    this.statements.insertIdempotency.run(
-      row.userId,
-      row.key,
-      row.fingerprint,
-      row.status,
-      row.response,
-      row.createdAt,
-    );
+    const r = row;
+    this.recorded.push(["insertIdempotency", r.userId, r.key, r.fingerprint, r.status, r.response, r.createdAt]);
   }
 
   deleteIdempotencyBefore(cutoff: number): void {
-    this.statements.deleteIdempotencyBefore.run(cutoff);
+    this.recorded.push(["deleteIdempotencyBefore", cutoff]);
   }
 
-  insertQueueToken(row: QueueTokenRow): void {
-    this.statements.insertQueueToken.run(
-      row.token,
-      row.userId,
-      row.seq,
-      row.status,
-      row.joinedAt,
-      row.activatedAt,
-      row.expiresAt,
-    );
+  insertQueueToken(r: QueueTokenRow): void {
+    this.recorded.push([
+      "insertQueueToken",
+      r.token,
+      r.userId,
+      r.seq,
+      r.status,
+      r.joinedAt,
+      r.activatedAt,
+      r.expiresAt,
+    ]);
   }
 
   activateQueueToken(token: string, activatedAt: number, expiresAt: number): void {
-    this.statements.activateQueueToken.run(activatedAt, expiresAt, token);
+    this.recorded.push(["activateQueueToken", activatedAt, expiresAt, token]);
   }
 
   deleteQueueToken(token: string): void {
-    this.statements.deleteQueueToken.run(token);
+    this.recorded.push(["deleteQueueToken", token]);
   }
 }

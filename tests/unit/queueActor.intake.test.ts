@@ -8,6 +8,7 @@ import { QueueActor, type QueueStatus } from "../../src/actors/queue.js";
 import { CommitQueue } from "../../src/store/commitQueue.js";
 import { type Db, openDatabase } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
+import { WriterThread } from "../../src/store/writerThread.js";
 
 const ACTIVE_MAX = 10;
 const RUSH = 700;
@@ -16,13 +17,15 @@ describe("queue actor intake", () => {
   let dir: string;
   let db: Db;
   let store: Store;
+  let writer: WriterThread;
   let queue: QueueActor;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "intake-"));
     db = openDatabase(dir, "normal");
     store = new Store(db);
-    const commits = new CommitQueue(db, {
+    writer = await WriterThread.start(dir, "normal");
+    const commits = new CommitQueue(store, writer, {
       onFatal: (error) => {
         throw error;
       },
@@ -34,8 +37,9 @@ describe("queue actor intake", () => {
     );
   });
 
-  afterEach(() => {
+  afterEach(async () => {
     queue.stop();
+    await writer.close();
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });

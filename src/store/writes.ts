@@ -1,0 +1,60 @@
+// Every write of the server as data: a statement name and its parameters. The main thread
+// records them (Store's write methods) and the writer thread applies a batch of them in one
+// transaction (writer.ts); start-up writes apply them in place.
+import type { Statement } from "better-sqlite3";
+import type { Db } from "./db.js";
+
+const WRITE_SQL = {
+  insertConcert: "INSERT INTO concerts (id, title, created_at) VALUES (?, ?, ?)",
+  insertSchedule: "INSERT INTO schedules (id, concert_id, starts_at, seat_count, price) VALUES (?, ?, ?, ?, ?)",
+  insertReservation: `INSERT INTO reservations (id, user_id, schedule_id, seat_no, price, status, expires_at, created_at)
+    VALUES (?, ?, ?, ?, ?, 'held', ?, ?)`,
+  endHold: "UPDATE reservations SET status = ? WHERE id = ? AND status = 'held'",
+  payReservation: "UPDATE reservations SET status = 'paid', payment_id = ? WHERE id = ? AND status = 'held'",
+  setBalance: "INSERT INTO users (id, balance) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET balance = excluded.balance",
+  insertLedger: "INSERT INTO ledger (user_id, amount, kind, payment_id, created_at) VALUES (?, ?, ?, ?, ?)",
+  insertPayment: "INSERT INTO payments (id, user_id, amount, created_at) VALUES (?, ?, ?, ?)",
+  insertIdempotency:
+    "INSERT INTO idempotency (user_id, key, fingerprint, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+  deleteIdempotencyBefore: "DELETE FROM idempotency WHERE created_at < ?",
+  insertQueueToken:
+    "INSERT INTO queue_tokens (token, user_id, seq, status, joined_at, activated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  activateQueueToken: "UPDATE queue_tokens SET status = 'active', activated_at = ?, expires_at = ? WHERE token = ?",
+  deleteQueueToken: "DELETE FROM queue_tokens WHERE token = ?",
+} as const;
+
+export type WriteName = keyof typeof WRITE_SQL;
+type Param = string | number | null;
+/** One statement run: its name, then its parameters in the order of the SQL. Plain data, so it crosses threads cheaply. */
+export type WriteOp = [WriteName, ...Param[]];
+
+/** Writes that must change exactly one row: anything else means memory and disk disagree. */
+const MUST_CHANGE_ONE: ReadonlySet<WriteName> = new Set(["payReservation"]);
+
+/** The write statements of one connection, prepared once. */
+export class WriteStatements {
+  private readonly statements: Record<WriteName, Statement<Param[]>>;
+  private readonly applyAll: (ops: WriteOp[]) => void;
+
+  constructor(db: Db) {
+    this.statements = Object.fromEntries(
+      Object.entries(WRITE_SQL).map(([name, sql]) => [name, db.prepare(sql)]),
+    ) as Record<WriteName, Statement<Param[]>>;
+    this.applyAll = db.transaction((ops: WriteOp[]) => {
+      for (const op of ops) this.run(op);
+    });
+  }
+
+  /** Runs `ops` in order in one transaction; throws (and rolls back all of them) if one fails. */
+  apply(ops: WriteOp[]): void {
+    this.applyAll(ops);
+  }
+
+  private run(op: WriteOp): void {
+    const [name, ...params] = op;
+    const result = this.statements[name].run(...params);
+    if (MUST_CHANGE_ONE.has(name) && result.changes !== 1) {
+      throw new Error(`${name}(${params.join(", ")}) changed ${result.changes} rows, not 1`);
+    }
+  }
+}
