@@ -65,15 +65,24 @@ function countSeats(seats: Uint8Array): { available: number; held: number; sold:
 }
 
 /**
- * Writes one seat's new status into the map and into the pending diff.
+ * Moves one seat from `from` to `to`: the map, the counts and the pending diff, in place.
  * In place on purpose: a schedule has up to 100,000 seats and a rush changes them thousands
  * of times a second, so copying the map (or the pending set) per change would cost O(seats)
- * each time. The schedule actor is the map's only owner, and no snapshot of it is kept.
+ * each time, and even an `assign` of the three counts copies the context and the snapshot on
+ * every hold. The schedule actor is the context's only owner, and no snapshot of it is kept.
  */
-function writeSeat(context: ScheduleContext, seatNo: number, status: number): void {
-  context.seats[seatNo - 1] = status;
+function moveSeat(context: ScheduleContext, seatNo: number, from: number, to: number): void {
+  context.seats[seatNo - 1] = to;
   // Map.set keeps only the latest status of a seat changed twice in one window.
-  context.pending.set(seatNo, status);
+  context.pending.set(seatNo, to);
+  count(context, from, -1);
+  count(context, to, +1);
+}
+
+function count(context: ScheduleContext, status: number, delta: number): void {
+  if (status === SEAT_AVAILABLE) context.available += delta;
+  else if (status === SEAT_HELD) context.held += delta;
+  else context.sold += delta;
 }
 
 export const scheduleMachine = setup({
@@ -92,21 +101,15 @@ export const scheduleMachine = setup({
     allSold: ({ context }) => context.available === 0 && context.held === 0,
   },
   actions: {
-    markHeld: assign(({ context, event }) => {
-      if (event.type !== "HOLD") return {};
-      writeSeat(context, event.seatNo, SEAT_HELD);
-      return { available: context.available - 1, held: context.held + 1 };
-    }),
-    markFreed: assign(({ context, event }) => {
-      if (event.type !== "FREE") return {};
-      writeSeat(context, event.seatNo, SEAT_AVAILABLE);
-      return { available: context.available + 1, held: context.held - 1 };
-    }),
-    markSold: assign(({ context, event }) => {
-      if (event.type !== "SELL") return {};
-      writeSeat(context, event.seatNo, SEAT_SOLD);
-      return { held: context.held - 1, sold: context.sold + 1 };
-    }),
+    markHeld: ({ context, event }) => {
+      if (event.type === "HOLD") moveSeat(context, event.seatNo, SEAT_AVAILABLE, SEAT_HELD);
+    },
+    markFreed: ({ context, event }) => {
+      if (event.type === "FREE") moveSeat(context, event.seatNo, SEAT_HELD, SEAT_AVAILABLE);
+    },
+    markSold: ({ context, event }) => {
+      if (event.type === "SELL") moveSeat(context, event.seatNo, SEAT_HELD, SEAT_SOLD);
+    },
     bumpVersion: assign({ version: ({ context }) => context.version + 1 }),
     // Reads the pending map before clearPending runs: actions resolve in order, and the
     // event object (with its own changes array) is built here, so clearing cannot touch it.

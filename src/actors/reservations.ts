@@ -66,9 +66,7 @@ export class Reservations {
     };
     schedule.hold(seatNo);
     this.track(hold);
-    await this.commit(() =>
-      this.store.insertHold({ ...hold, id: hold.reservationId, status: "held", paymentId: null }),
-    );
+    await this.commit(() => this.store.insertHold(hold));
     return view(hold, "held");
   }
 

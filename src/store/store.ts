@@ -30,6 +30,8 @@ export interface ReservationRow {
   paymentId: number | null;
 }
 
+export type NewHold = Omit<ReservationRow, "id" | "status" | "paymentId"> & { reservationId: number };
+
 export interface IdempotencyRow {
   userId: string;
   key: string;
@@ -146,10 +148,11 @@ export class Store {
     this.recorded.push(["insertSchedule", s.id, s.concertId, s.startsAt, s.seatCount, s.price]);
   }
 
-  insertHold(r: ReservationRow): void {
+  /** A new reservation, status held. */
+  insertHold(r: NewHold): void {
     this.recorded.push([
       "insertReservation",
-      r.id,
+      r.reservationId,
       r.userId,
       r.scheduleId,
       r.seatNo,
