@@ -1,5 +1,5 @@
 // Owns the waiting room: the FIFO line, the bounded active set, idle and TTL expiry, admission.
-import { and, assign, enqueueActions, setup } from "xstate";
+import { and, emit, enqueueActions, setup } from "xstate";
 import { WaitingLine } from "./waitingLine.js";
 
 export interface QueueInput {
@@ -95,7 +95,8 @@ function firstAfter(times: number[], cutoff: number): number {
  * Why the structures below are mutated in place inside actions: with 100,000 waiting tokens,
  * copying byToken, the line or the order sets on each JOIN/SEEN/TICK would cost O(n) per
  * event. The queue actor is their only owner and keeps no earlier snapshots, so in-place
- * mutation is safe; scalars (activeCount, nextSeq) still change through assign.
+ * mutation is safe. The scalars (activeCount, nextSeq) change in place too: an `assign` copies
+ * the context and the snapshot, which JOIN and END, on every booking cycle, cannot afford.
  * Consequence: don't compute hypothetical next snapshots (getNextSnapshot / transition) of a
  * live queue; `snapshot.can(...)` only evaluates guards and is fine.
  */
@@ -120,12 +121,16 @@ function activate(context: QueueContext, entry: QueueEntry, now: number): QueueE
   entry.expiresAt = now + context.config.activeTtlMs;
   context.activeOrder.add(entry.token);
   context.admissions.push(now);
+  return admitted(entry);
+}
+
+function admitted(entry: QueueEntry): QueueEmitted {
   return {
     type: "admitted",
     token: entry.token,
     userId: entry.userId,
-    activatedAt: now,
-    expiresAt: entry.expiresAt,
+    activatedAt: entry.activatedAt ?? 0,
+    expiresAt: entry.expiresAt ?? 0,
   };
 }
 
@@ -177,24 +182,29 @@ export const queueMachine = setup({
     isPristine: ({ context }) => context.byToken.size === 0,
   },
   actions: {
-    joinActive: enqueueActions(({ context, event, enqueue }) => {
+    // JOIN and END are plain actions plus one `emit`: cheaper per event than enqueueActions.
+    joinActive: ({ context, event }) => {
       if (event.type !== "JOIN") return;
-      const entry = newEntry(event, context.nextSeq);
+      const entry = newEntry(event, context.nextSeq++);
       context.byToken.set(entry.token, entry);
       context.byUser.set(entry.userId, entry.token);
-      enqueue.emit(activate(context, entry, event.now));
-      enqueue.assign({ activeCount: context.activeCount + 1, nextSeq: context.nextSeq + 1 });
+      activate(context, entry, event.now);
+      context.activeCount++;
+    },
+    emitAdmitted: emit(({ context, event }) => {
+      const entry = "token" in event ? context.byToken.get(event.token) : undefined;
+      if (entry === undefined || entry.expiresAt === null) throw new Error("emitAdmitted runs after an admission");
+      return admitted(entry);
     }),
-    joinWaiting: assign(({ context, event }) => {
-      if (event.type !== "JOIN") return {};
-      const entry = newEntry(event, context.nextSeq);
+    joinWaiting: ({ context, event }) => {
+      if (event.type !== "JOIN") return;
+      const entry = newEntry(event, context.nextSeq++);
       context.byToken.set(entry.token, entry);
       context.byUser.set(entry.userId, entry.token);
       context.line.add(entry.seq);
       context.tokenBySeq.set(entry.seq, entry.token);
       context.idleOrder.add(entry.token);
-      return { nextSeq: context.nextSeq + 1 };
-    }),
+    },
     refreshSeen: ({ context, event }) => {
       if (event.type !== "SEEN") return;
       seen(context, event.token, event.now);
@@ -203,14 +213,19 @@ export const queueMachine = setup({
       if (event.type !== "PRESENT") return;
       for (const token of event.tokens) seen(context, token, event.now);
     },
-    endToken: enqueueActions(({ context, event, enqueue }) => {
+    // Runs before endToken, while the entry is still known.
+    emitEnded: emit(({ context, event }) => {
+      const entry = "token" in event ? context.byToken.get(event.token) : undefined;
+      if (entry === undefined) throw new Error("emitEnded runs before endToken, on a known token");
+      return left(entry, "ended");
+    }),
+    endToken: ({ context, event }) => {
       if (event.type !== "END") return;
       const entry = context.byToken.get(event.token);
       if (entry === undefined) return;
       forget(context, entry);
-      if (entry.status === "active") enqueue.assign({ activeCount: context.activeCount - 1 });
-      enqueue.emit(left(entry, "ended"));
-    }),
+      if (entry.status === "active") context.activeCount--;
+    },
     dropIdle: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "TICK") return;
       // idleOrder is sorted by lastSeenAt, so the scan stops at the first token still alive:
@@ -226,21 +241,18 @@ export const queueMachine = setup({
     }),
     expireActives: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "TICK") return;
-      let expired = 0;
       for (const token of context.activeOrder) {
         const entry = context.byToken.get(token);
         if (entry === undefined) continue;
         if ((entry.expiresAt ?? 0) > event.now) break;
         forget(context, entry);
-        expired++;
+        context.activeCount--;
         enqueue.emit(left(entry, "expired"));
       }
-      if (expired > 0) enqueue.assign({ activeCount: context.activeCount - expired });
     }),
     admitWaiting: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "TICK") return;
-      let admitted = 0;
-      while (context.activeCount + admitted < context.config.activeMax) {
+      while (context.activeCount < context.config.activeMax) {
         const seq = context.line.popOldest();
         if (seq === undefined) break;
         const token = context.tokenBySeq.get(seq);
@@ -248,23 +260,21 @@ export const queueMachine = setup({
         context.tokenBySeq.delete(seq);
         if (entry === undefined) continue;
         context.idleOrder.delete(entry.token);
-        admitted++;
+        context.activeCount++;
         enqueue.emit(activate(context, entry, event.now));
       }
-      if (admitted > 0) enqueue.assign({ activeCount: context.activeCount + admitted });
       // The rate estimate only looks 60 s back; older admission times are dead weight.
       const stale = firstAfter(context.admissions, event.now - ADMISSION_WINDOW_MS);
       if (stale > 0) context.admissions.splice(0, stale);
     }),
-    restore: assign(({ context, event }) => {
-      if (event.type !== "RESTORE") return {};
+    restore: ({ context, event }) => {
+      if (event.type !== "RESTORE") return;
       const entries = event.entries.map((entry) => ({ ...entry })).sort((a, b) => a.seq - b.seq);
       const actives: QueueEntry[] = [];
-      let nextSeq = context.nextSeq;
       for (const entry of entries) {
         context.byToken.set(entry.token, entry);
         context.byUser.set(entry.userId, entry.token);
-        nextSeq = Math.max(nextSeq, entry.seq + 1);
+        context.nextSeq = Math.max(context.nextSeq, entry.seq + 1);
         if (entry.status === "waiting") {
           // Nobody could check in while the server was down; the idle clock restarts now.
           entry.lastSeenAt = event.now;
@@ -279,8 +289,8 @@ export const queueMachine = setup({
       // The TTL may have changed across the restart, so order actives by their own expiry.
       actives.sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0));
       for (const entry of actives) context.activeOrder.add(entry.token);
-      return { activeCount: context.activeCount + actives.length, nextSeq };
-    }),
+      context.activeCount += actives.length;
+    },
   },
 }).createMachine({
   id: "queue",
@@ -304,13 +314,13 @@ export const queueMachine = setup({
         JOIN: [
           // The cheap room check first: `and` stops at the first false, and while a line
           // exists (the busy case) that spares a second lookup of the joiner.
-          { guard: and(["hasRoomAndNoLine", "isNewJoiner"]), actions: "joinActive" },
+          { guard: and(["hasRoomAndNoLine", "isNewJoiner"]), actions: ["joinActive", "emitAdmitted"] },
           { guard: "isNewJoiner", actions: "joinWaiting" },
         ],
         SEEN: { guard: "isWaitingToken", actions: "refreshSeen" },
         // Active and unknown tokens in the list are skipped: presence only matters in line.
         PRESENT: { actions: "refreshPresent" },
-        END: { guard: "isKnownToken", actions: "endToken" },
+        END: { guard: "isKnownToken", actions: ["emitEnded", "endToken"] },
         // Order matters: leavers free slots first, so the same tick can refill them.
         TICK: { actions: ["dropIdle", "expireActives", "admitWaiting"] },
         RESTORE: { guard: "isPristine", actions: "restore" },
