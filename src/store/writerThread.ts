@@ -1,6 +1,8 @@
 // The main thread's handle on the writer thread (writer.ts): sends it batches of writes and
 // resolves each batch's promise when its transaction has committed. Replies come back in the
 // order batches were sent, so a FIFO of waiters matches them up.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Durability } from "./db.js";
 import type { FromWriter, ToWriter, WriterOptions } from "./writer.js";
@@ -82,5 +84,7 @@ export class WriterThread {
  */
 function writerEntry(): URL {
   const here = import.meta.url;
-  return here.endsWith(".ts") ? new URL("../../dist/src/store/writer.js", here) : new URL("./writer.js", here);
+  const entry = here.endsWith(".ts") ? new URL("../../dist/src/store/writer.js", here) : new URL("./writer.js", here);
+  if (!existsSync(entry)) throw new Error(`${fileURLToPath(entry)} is missing: run \`npm run build\` first`);
+  return entry;
 }
