@@ -16,6 +16,7 @@ import { openDatabase } from "./store/db.js";
 import { seedDemoCatalog } from "./store/seed.js";
 import { Store } from "./store/store.js";
 import { WriterThread } from "./store/writerThread.js";
+import { InlineWriter } from "./store/writes.js";
 import { assertNativeUws, uWS } from "./uws.js";
 import { publishSeats, QueuePushes } from "./ws/pushes.js";
 import { registerWebSocket } from "./ws/routes.js";
@@ -49,8 +50,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     if (seeded > 0) log.info({ concerts: seeded }, "demo catalog loaded");
   }
   const metrics = new Metrics();
-  // The writer opens its own connection once the schema is up to date and the demo is in.
-  const writer = await WriterThread.start(config.dataDir, config.durability);
+  // With fsync on every commit, commits leave the event loop for a writer thread (which opens
+  // its own connection now that the schema is up to date); without, they run in place.
+  const writer =
+    config.durability === "full" ? await WriterThread.start(config.dataDir, config.durability) : new InlineWriter(db);
   const commits = new CommitQueue(store, writer, {
     onCommit: (seconds, writes) => metrics.commit(seconds, writes),
     onFatal: (error) => {

@@ -1,10 +1,10 @@
 // Group commit: writes made during one event-loop turn share one SQLite transaction; their
 // promises resolve only after it commits, so nothing is acknowledged before it is durable.
-// The transaction runs on the writer thread (writerThread.ts): while it commits, the event
-// loop goes on with the next turn, and its replies go out when the commit is reported.
+// The Writer applies it: in place at the end of the turn, or on the writer thread, where the
+// event loop goes on with the next turn and the replies go out when the commit is reported.
 import { ApiError } from "../errors.js";
 import type { Store } from "./store.js";
-import type { WriterThread } from "./writerThread.js";
+import type { Writer } from "./writes.js";
 
 /** Records writes through the Store's write methods; runs when its turn's batch is formed. */
 export type Write = () => void;
@@ -31,7 +31,7 @@ export class CommitQueue {
 
   constructor(
     private readonly store: Store,
-    private readonly writer: WriterThread,
+    private readonly writer: Writer,
     private readonly hooks: CommitQueueHooks,
   ) {}
 

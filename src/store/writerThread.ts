@@ -1,19 +1,20 @@
 // The main thread's handle on the writer thread (writer.ts): sends it batches of writes and
 // resolves each batch's promise when its transaction has committed. Replies come back in the
-// order batches were sent, so a FIFO of waiters matches them up.
+// order batches were sent, so a FIFO of waiters matches them up. The choice for
+// `synchronous=FULL`: the event loop goes on with the next turn while a commit waits for fsync.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Durability } from "./db.js";
 import type { FromWriter, ToWriter, WriterOptions } from "./writer.js";
-import type { WriteOp } from "./writes.js";
+import type { WriteOp, Writer } from "./writes.js";
 
 interface Waiter {
   done: (seconds: number) => void;
   fail: (error: Error) => void;
 }
 
-export class WriterThread {
+export class WriterThread implements Writer {
   private readonly waiters: Waiter[] = [];
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;

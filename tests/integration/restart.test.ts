@@ -553,8 +553,9 @@ describe("hold expiry across restarts (HOLD_TTL_MS=3000)", () => {
   });
 });
 
-describe("crash under load", () => {
-  const ENV = { HOLD_TTL_MS: "600000" };
+// DURABILITY=full commits on the writer thread, normal in place: both paths go through a crash.
+describe.each(["normal", "full"])("crash under load (DURABILITY=%s)", (durability) => {
+  const ENV = { HOLD_TTL_MS: "600000", DURABILITY: durability };
 
   it("20 concurrent clients charging, holding and releasing: after kill -9 mid-load and a restart every acknowledged operation is there and no seat is held twice", async () => {
     const SEATS = 40;
@@ -737,9 +738,11 @@ describe("crash under load", () => {
   });
 });
 
-describe("graceful shutdown", () => {
+describe.each(["normal", "full"])("graceful shutdown (DURABILITY=%s)", (durability) => {
+  const ENV = { DURABILITY: durability };
+
   it("SIGTERM during a burst of charges exits with code 0, and every acknowledged charge is there after restart", async () => {
-    const s1 = await start();
+    const s1 = await start({ env: ENV });
     const N = 12;
     const names = range(0, N - 1).map((i) => `u-term-${i}`);
     const sockets = await Promise.all(names.slice(8).map((u) => WsClient.connect(s1, u)));
@@ -782,7 +785,7 @@ describe("graceful shutdown", () => {
     expect(unexpected).toEqual([]);
     expect(count).toBeGreaterThan(50);
 
-    const s2 = await start({ dataDir: s1.dataDir });
+    const s2 = await start({ dataDir: s1.dataDir, env: ENV });
     for (const [i, user] of names.entries()) {
       const balance = await balanceOf(s2, user);
       expect(balance, user).toBeGreaterThanOrEqual(acked[i]!);

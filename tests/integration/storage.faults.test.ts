@@ -47,8 +47,8 @@ afterAll(async () => {
   }
 });
 
-async function start(dataDir?: string): Promise<TestServer> {
-  const server = await startServer({ dataDir, env: ENV });
+async function start(dataDir?: string, env: Record<string, string> = {}): Promise<TestServer> {
+  const server = await startServer({ dataDir, env: { ...ENV, ...env } });
   servers.push(server);
   return server;
 }
@@ -79,47 +79,52 @@ function exitCode(server: TestServer): Promise<number | null> {
 }
 
 describe.skipIf(!canMount)("storage faults (tmpfs; needs root)", () => {
-  test("a full disk: mutations fail with 503 UNAVAILABLE, the process exits 1, and a restart shows exactly the acknowledged charges", async () => {
-    const dir = tryMount(3 * 1024)!;
-    const server = await start(dir);
-    const user = "disk-full";
-    const before = await http(server, "POST", "/v1/balance/charge", { user, body: { amount: 1000 } });
-    expect(before.status).toBe(200);
-    // Fill the filesystem to the last byte.
-    const filler = openSync(join(dir, "filler"), "w");
-    const block = Buffer.alloc(64 * 1024, 1);
-    try {
-      for (;;) writeSync(filler, block);
-    } catch {}
-    try {
-      for (;;) writeSync(filler, Buffer.alloc(512, 1));
-    } catch {}
-    closeSync(filler);
+  // DURABILITY=full commits on the writer thread, normal in place: both must fail the same way.
+  test.each(["normal", "full"])(
+    "a full disk (DURABILITY=%s): mutations fail with 503 UNAVAILABLE, the process exits 1, and a restart shows exactly the acknowledged charges",
+    async (durability) => {
+      const dir = tryMount(3 * 1024)!;
+      const server = await start(dir, { DURABILITY: durability });
+      const user = "disk-full";
+      const before = await http(server, "POST", "/v1/balance/charge", { user, body: { amount: 1000 } });
+      expect(before.status).toBe(200);
+      // Fill the filesystem to the last byte.
+      const filler = openSync(join(dir, "filler"), "w");
+      const block = Buffer.alloc(64 * 1024, 1);
+      try {
+        for (;;) writeSync(filler, block);
+      } catch {}
+      try {
+        for (;;) writeSync(filler, Buffer.alloc(512, 1));
+      } catch {}
+      closeSync(filler);
 
-    const { acknowledged, failures } = await chargeUntilFailure(server, user);
-    expect(failures.length).toBeGreaterThan(0);
-    // The first failures are storage errors, never a bug or a fake success.
-    expect(failures.filter((x) => x !== "503 UNAVAILABLE" && x !== "connection closed")).toEqual([]);
-    expect(failures).toContain("503 UNAVAILABLE");
-    expect(await exitCode(server)).toBe(1);
-    expect(server.logs.join("\n")).toContain("commit failed");
+      const { acknowledged, failures } = await chargeUntilFailure(server, user);
+      expect(failures.length).toBeGreaterThan(0);
+      // The first failures are storage errors, never a bug or a fake success.
+      expect(failures.filter((x) => x !== "503 UNAVAILABLE" && x !== "connection closed")).toEqual([]);
+      expect(failures).toContain("503 UNAVAILABLE");
+      expect(await exitCode(server)).toBe(1);
+      expect(server.logs.join("\n")).toContain("commit failed");
 
-    rmSync(join(dir, "filler"));
-    const restarted = await start(dir);
-    const balance = await http(restarted, "GET", "/v1/balance", { user });
-    expect(balance.body.balance).toBe(1000 + acknowledged);
-    const after = await http(restarted, "POST", "/v1/balance/charge", { user, body: { amount: 1 } });
-    expect(after.status).toBe(200);
-    await restarted.stop();
-    const db = new Database(join(dir, "tickets.db"), { readonly: true });
-    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
-    const ledger = db.prepare("SELECT SUM(amount) AS sum FROM ledger WHERE user_id = ?").get(user) as { sum: number };
-    expect(ledger.sum).toBe(1000 + acknowledged + 1);
-    db.close();
-    console.log(
-      `disk full: ${acknowledged} charges acknowledged after the disk filled, then ${failures.length} refusals`,
-    );
-  }, 60_000);
+      rmSync(join(dir, "filler"));
+      const restarted = await start(dir, { DURABILITY: durability });
+      const balance = await http(restarted, "GET", "/v1/balance", { user });
+      expect(balance.body.balance).toBe(1000 + acknowledged);
+      const after = await http(restarted, "POST", "/v1/balance/charge", { user, body: { amount: 1 } });
+      expect(after.status).toBe(200);
+      await restarted.stop();
+      const db = new Database(join(dir, "tickets.db"), { readonly: true });
+      expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+      const ledger = db.prepare("SELECT SUM(amount) AS sum FROM ledger WHERE user_id = ?").get(user) as { sum: number };
+      expect(ledger.sum).toBe(1000 + acknowledged + 1);
+      db.close();
+      console.log(
+        `disk full: ${acknowledged} charges acknowledged after the disk filled, then ${failures.length} refusals`,
+      );
+    },
+    60_000,
+  );
 
   test("a read-only filesystem: mutations get 503 UNAVAILABLE and the process exits 1 (or it refuses to start); once writable it starts with its data", async () => {
     const dir = tryMount(16 * 1024)!;

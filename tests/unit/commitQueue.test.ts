@@ -1,21 +1,23 @@
-// Group commit on the writer thread: a turn's writes share one transaction, batches commit in
-// the order they were formed, nothing resolves before its batch is on disk, and a batch that
-// fails stops everything after it (its requests get UNAVAILABLE and the owner is told once).
+// Group commit, with either writer (in place, or the writer thread used with DURABILITY=full):
+// a turn's writes share one transaction, batches commit in the order they were formed, nothing
+// resolves before its batch is on disk, and a batch that fails stops everything after it (its
+// requests get UNAVAILABLE and the owner is told once).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/errors.js";
 import { CommitQueue } from "../../src/store/commitQueue.js";
 import { type Db, openDatabase } from "../../src/store/db.js";
 import { Store } from "../../src/store/store.js";
 import { WriterThread } from "../../src/store/writerThread.js";
+import { InlineWriter, type Writer } from "../../src/store/writes.js";
 
 let dir: string;
 let db: Db;
 let store: Store;
-let writer: WriterThread;
+let writer: Writer;
 let commits: CommitQueue;
 let fatal: unknown[];
 let sizes: number[];
@@ -32,90 +34,101 @@ const onDisk = (sql: string) => {
 };
 const charge = (user: string, balance: number) => () => store.setBalance(user, balance);
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "commit-queue-"));
-  db = openDatabase(dir, "normal");
-  store = new Store(db);
-  writer = await WriterThread.start(dir, "normal");
-  fatal = [];
-  sizes = [];
-  commits = new CommitQueue(store, writer, {
-    onCommit: (_seconds, writes) => sizes.push(writes),
-    onFatal: (error) => fatal.push(error),
+const writers: [string, (dir: string, db: Db) => Promise<Writer>][] = [
+  ["in place", async (_dir, db) => new InlineWriter(db)],
+  ["on the writer thread", (dir) => WriterThread.start(dir, "normal")],
+];
+
+describe.each(writers)("commits %s", (name, start) => {
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "commit-queue-"));
+    db = openDatabase(dir, "normal");
+    store = new Store(db);
+    writer = await start(dir, db);
+    fatal = [];
+    sizes = [];
+    commits = new CommitQueue(store, writer, {
+      onCommit: (_seconds, writes) => sizes.push(writes),
+      onFatal: (error) => fatal.push(error),
+    });
   });
-});
 
-afterEach(async () => {
-  await writer.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+  afterEach(async () => {
+    await writer.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-it("commits one transaction per turn and resolves only once it is on disk", async () => {
-  const seen: string[] = [];
-  const first = [commits.commit(charge("a", 1)), commits.commit(charge("b", 2))];
-  for (const promise of first) void promise.then(() => seen.push(JSON.stringify(onDisk("SELECT id FROM users"))));
-  expect(onDisk("SELECT id FROM users")).toEqual([]);
-  await Promise.all(first);
-  expect(sizes).toEqual([2]);
-  expect(seen).toEqual(['[{"id":"a"},{"id":"b"}]', '[{"id":"a"},{"id":"b"}]']);
-  // The main thread's own connection reads what the writer committed.
-  expect(store.allBalances()).toEqual([
-    { id: "a", balance: 1 },
-    { id: "b", balance: 2 },
-  ]);
-});
+  it("commits one transaction per turn and resolves only once it is on disk", async () => {
+    const seen: string[] = [];
+    const first = [commits.commit(charge("a", 1)), commits.commit(charge("b", 2))];
+    for (const promise of first) void promise.then(() => seen.push(JSON.stringify(onDisk("SELECT id FROM users"))));
+    expect(onDisk("SELECT id FROM users")).toEqual([]);
+    await Promise.all(first);
+    expect(sizes).toEqual([2]);
+    expect(seen).toEqual(['[{"id":"a"},{"id":"b"}]', '[{"id":"a"},{"id":"b"}]']);
+    // The main thread's own connection reads what the writer committed.
+    expect(store.allBalances()).toEqual([
+      { id: "a", balance: 1 },
+      { id: "b", balance: 2 },
+    ]);
+  });
 
-it("commits batches in the order they were formed while earlier ones are still in flight", async () => {
-  const done: number[] = [];
-  const all: Promise<void>[] = [];
-  for (let turn = 0; turn < 20; turn++) {
-    // The same row each turn: the value on disk at the end says which batch committed last.
-    all.push(commits.commit(charge("u", turn)).then(() => void done.push(turn)));
+  it("commits batches in the order they were formed while earlier ones are still in flight", async () => {
+    const done: number[] = [];
+    const all: Promise<void>[] = [];
+    for (let turn = 0; turn < 20; turn++) {
+      // The same row each turn: the value on disk at the end says which batch committed last.
+      all.push(commits.commit(charge("u", turn)).then(() => void done.push(turn)));
+      await nextTurn();
+    }
+    await Promise.all(all);
+    expect(done).toEqual([...Array(20).keys()]);
+    expect(onDisk("SELECT balance FROM users")).toEqual([{ balance: 19 }]);
+    await commits.whenIdle();
+  });
+
+  it("afterPending waits for batches already sent to the writer, not only the pending one", async () => {
+    const write = commits.commit(charge("late", 7));
+    await nextTurn(); // the batch is sent; it may still be committing
+    let settled = false;
+    void write.then(() => {
+      settled = true;
+    });
+    await commits.afterPending();
+    expect(settled).toBe(true);
+    expect(onDisk("SELECT balance FROM users WHERE id = 'late'")).toEqual([{ balance: 7 }]);
+  });
+
+  it("a failed batch rolls back whole, answers UNAVAILABLE, tells the owner once and stops later batches", async () => {
+    const good = commits.commit(charge("kept", 1));
+    await good;
+    // Paying a reservation that is not held on disk means memory and disk disagree.
+    // Settled as they come (in place, the doomed batch fails within the next turn).
+    const doomed = Promise.allSettled([
+      commits.commit(charge("rolled-back", 5)),
+      commits.commit(() => store.payReservation(999, 1)),
+    ]);
     await nextTurn();
-  }
-  await Promise.all(all);
-  expect(done).toEqual([...Array(20).keys()]);
-  expect(onDisk("SELECT balance FROM users")).toEqual([{ balance: 19 }]);
-  await commits.whenIdle();
-});
-
-it("afterPending waits for batches already sent to the writer, not only the pending one", async () => {
-  const write = commits.commit(charge("late", 7));
-  await nextTurn(); // the batch is sent; it may still be committing
-  let settled = false;
-  void write.then(() => {
-    settled = true;
+    const after = Promise.allSettled([commits.commit(charge("never", 9))]);
+    const results = [...(await doomed), ...(await after)];
+    for (const result of results) {
+      expect(result.status).toBe("rejected");
+      expect((result as PromiseRejectedResult).reason).toBeInstanceOf(ApiError);
+      expect(((result as PromiseRejectedResult).reason as ApiError).code).toBe("UNAVAILABLE");
+    }
+    expect(fatal).toHaveLength(1);
+    expect(String(fatal[0])).toContain("payReservation");
+    expect(onDisk("SELECT id FROM users ORDER BY id")).toEqual([{ id: "kept" }]);
+    await expect(commits.commit(charge("refused", 1))).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    await expect(commits.afterPending()).rejects.toMatchObject({ code: "UNAVAILABLE" });
   });
-  await commits.afterPending();
-  expect(settled).toBe(true);
-  expect(onDisk("SELECT balance FROM users WHERE id = 'late'")).toEqual([{ balance: 7 }]);
-});
 
-it("a failed batch rolls back whole, answers UNAVAILABLE, tells the owner once and stops later batches", async () => {
-  const good = commits.commit(charge("kept", 1));
-  await good;
-  // Paying a reservation that is not held on disk means memory and disk disagree.
-  const doomed = [commits.commit(charge("rolled-back", 5)), commits.commit(() => store.payReservation(999, 1))];
-  await nextTurn();
-  const after = commits.commit(charge("never", 9));
-  const results = await Promise.allSettled([...doomed, after]);
-  for (const result of results) {
-    expect(result.status).toBe("rejected");
-    expect((result as PromiseRejectedResult).reason).toBeInstanceOf(ApiError);
-    expect(((result as PromiseRejectedResult).reason as ApiError).code).toBe("UNAVAILABLE");
-  }
-  expect(fatal).toHaveLength(1);
-  expect(String(fatal[0])).toContain("payReservation");
-  expect(onDisk("SELECT id FROM users ORDER BY id")).toEqual([{ id: "kept" }]);
-  await expect(commits.commit(charge("refused", 1))).rejects.toMatchObject({ code: "UNAVAILABLE" });
-  await expect(commits.afterPending()).rejects.toMatchObject({ code: "UNAVAILABLE" });
-});
-
-it("a writer thread that dies fails what it had not committed", async () => {
-  const lost = commits.commit(charge("lost", 1));
-  await nextTurn();
-  await (writer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-  await expect(lost).rejects.toMatchObject({ code: "UNAVAILABLE" });
-  expect(fatal).toHaveLength(1);
+  it.runIf(name === "on the writer thread")("a writer thread that dies fails what it had not committed", async () => {
+    const lost = commits.commit(charge("lost", 1));
+    await nextTurn();
+    await (writer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await expect(lost).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    expect(fatal).toHaveLength(1);
+  });
 });
