@@ -34,12 +34,12 @@ const onDisk = (sql: string) => {
 };
 const charge = (user: string, balance: number) => () => store.setBalance(user, balance);
 
-const writers: [string, (dir: string, db: Db) => Promise<Writer>][] = [
-  ["in place", async (_dir, db) => new InlineWriter(db)],
-  ["on the writer thread", (dir) => WriterThread.start(dir, "normal")],
-];
+type StartWriter = (dir: string, db: Db) => Promise<Writer>;
+const inPlace: StartWriter = async (_dir, db) => new InlineWriter(db);
+const onThread: StartWriter = (dir) => WriterThread.start(dir, "normal");
 
-describe.each(writers)("commits %s", (name, start) => {
+/** A fresh database and commit queue around the writer `start` makes, for each test. */
+function useCommitQueue(start: StartWriter): void {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "commit-queue-"));
     db = openDatabase(dir, "normal");
@@ -58,6 +58,13 @@ describe.each(writers)("commits %s", (name, start) => {
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
+}
+
+describe.each([
+  ["in place", inPlace],
+  ["on the writer thread", onThread],
+])("commits %s", (_name, start) => {
+  useCommitQueue(start);
 
   it("commits one transaction per turn and resolves only once it is on disk", async () => {
     const seen: string[] = [];
@@ -123,12 +130,21 @@ describe.each(writers)("commits %s", (name, start) => {
     await expect(commits.commit(charge("refused", 1))).rejects.toMatchObject({ code: "UNAVAILABLE" });
     await expect(commits.afterPending()).rejects.toMatchObject({ code: "UNAVAILABLE" });
   });
+});
 
-  it.runIf(name === "on the writer thread")("a writer thread that dies fails what it had not committed", async () => {
-    const lost = commits.commit(charge("lost", 1));
+describe("the writer thread", () => {
+  useCommitQueue(onThread);
+
+  it("a writer thread that dies mid-batch fails that batch, which never reaches the disk", async () => {
+    // Big enough that the thread is still applying it when it is stopped.
+    const lost = commits.commit(() => {
+      for (let i = 0; i < 300_000; i++) store.setBalance(`bulk-${i}`, i);
+    });
     await nextTurn();
     await (writer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     await expect(lost).rejects.toMatchObject({ code: "UNAVAILABLE" });
     expect(fatal).toHaveLength(1);
+    expect(onDisk("SELECT COUNT(*) AS n FROM users")).toEqual([{ n: 0 }]);
+    await expect(commits.commit(charge("after", 1))).rejects.toMatchObject({ code: "UNAVAILABLE" });
   });
 });
