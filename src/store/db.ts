@@ -1,11 +1,13 @@
 // Opens the SQLite database in WAL mode and brings its schema up to date.
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import type { Config } from "../config.js";
 import { migrations } from "./migrations/index.js";
 
 export type Db = Database.Database;
 
-export type Durability = "normal" | "full";
+/** DURABILITY as config.ts reads it: `synchronous` NORMAL or FULL. */
+export type Durability = Config["durability"];
 
 /** The main thread's connection: opens the database and brings its schema up to date. */
 export function openDatabase(dataDir: string, durability: Durability): Db {
