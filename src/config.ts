@@ -19,13 +19,19 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   AUTH_SECRET: z.string().min(16, "AUTH_SECRET must be at least 16 characters").optional(),
   ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
+  NODE_ENV: z.string().optional(),
   SEED_DEMO: flag(true),
-  // Unset: follows SEED_DEMO. The dev-only JWT minting endpoint of the demo page (POST /v1/dev/login).
+  // Unset: follows SEED_DEMO (outside production). The demo page's sign-in (POST /v1/dev/login).
   DEV_LOGIN: z.enum(["0", "1", "true", "false"]).optional(),
+  // Refuse to create a fresh database where a marker says one existed (see store/databaseFile.ts).
+  ALLOW_NEW_DATABASE: flag(false),
+  // Below this much free space in DATA_DIR at start, the server says the disk is full and exits.
+  DISK_MIN_FREE_BYTES: integer(1024 * 1024, 0),
   QUEUE_ACTIVE_MAX: integer(1000, 1),
   QUEUE_ACTIVE_TTL_MS: integer(600_000, 1),
   QUEUE_WAITING_IDLE_MS: integer(60_000, 1),
   QUEUE_TICK_MS: integer(1000, 10),
+  QUEUE_WAITING_MAX: integer(1_000_000, 1),
   HOLD_TTL_MS: integer(300_000, 1),
   MAX_HOLDS_PER_USER: integer(4, 1, 1_000_000),
   CHARGE_MAX: integer(10_000_000, 1),
@@ -38,9 +44,24 @@ const envSchema = z.object({
   // Abuse limits (0 disables a rate limit); defaults sit far above what one honest user does.
   RATE_LIMIT_PER_SECOND: integer(1000, 0),
   RATE_LIMIT_BURST: integer(2000, 1),
+  // Per client address: failed authentications, WebSocket upgrades, dev logins, new queue tokens.
+  RATE_LIMIT_PER_IP: integer(100, 0),
+  RATE_LIMIT_PER_IP_BURST: integer(200, 1),
+  // X-Forwarded-For is believed (its rightmost entry) only behind a proxy that sets it.
+  TRUST_PROXY: flag(false),
+  // Charges and payments per user (replays of a stored idempotency key are free).
+  MONEY_RATE_PER_SECOND: integer(10, 0),
+  MONEY_RATE_BURST: integer(20, 1),
+  IDEMPOTENCY_MAX_PER_USER: integer(10_000, 1),
+  // HTTP bodies being received at once, over every connection; one more is 503.
+  MAX_INFLIGHT_BODIES: integer(1024, 1),
   WS_MAX_CONNECTIONS_PER_USER: integer(32, 1),
   WS_MAX_BACKPRESSURE_BYTES: integer(1024 * 1024, 1024),
   BODY_TIMEOUT_MS: integer(10_000, 10),
+  METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
+  AUTH_ISSUER: z.string().min(1).max(256).optional(),
+  AUTH_AUDIENCE: z.string().min(1).max(256).optional(),
+  AUTH_MAX_TOKEN_LIFETIME_S: z.coerce.number().int().min(1).optional(),
 });
 
 export interface Config {
@@ -49,10 +70,14 @@ export interface Config {
   dataDir: string;
   authSecret: string;
   adminToken: string;
+  /** NODE_ENV=production: dev login can never be on. */
+  production: boolean;
   seedDemo: boolean;
-  /** POST /v1/dev/login mints user JWTs for any name: demo only. */
+  /** POST /v1/dev/login mints `demo:<name>` JWTs: demo only, never in production. */
   devLogin: boolean;
-  queue: { activeMax: number; activeTtlMs: number; waitingIdleMs: number; tickMs: number };
+  allowNewDatabase: boolean;
+  diskMinFreeBytes: number;
+  queue: { activeMax: number; activeTtlMs: number; waitingIdleMs: number; tickMs: number; waitingMax: number };
   holdTtlMs: number;
   maxHoldsPerUser: number;
   chargeMax: number;
@@ -64,9 +89,20 @@ export interface Config {
   seatDiffIntervalMs: number;
   /** Token bucket per user (all requests) and per WebSocket connection (all frames). */
   rateLimit: { perSecond: number; burst: number };
+  /** Token bucket per client address for what costs before anyone is known (0 turns it off). */
+  rateLimitPerIp: { perSecond: number; burst: number };
+  trustProxy: boolean;
+  /** Token bucket per user for charges and payments that do work. */
+  moneyRate: { perSecond: number; burst: number };
+  idempotencyMaxPerUser: number;
+  maxInflightBodies: number;
   wsMaxConnectionsPerUser: number;
   wsMaxBackpressureBytes: number;
   bodyTimeoutMs: number;
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  metricsToken: string | undefined;
+  /** Optional checks of user JWTs: `iss`, `aud`, and how far in the future `exp` may be. */
+  auth: { issuer: string | undefined; audience: string | undefined; maxLifetimeSeconds: number | undefined };
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +118,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`bad configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+  const devLoginAsked = e.DEV_LOGIN === undefined ? undefined : e.DEV_LOGIN === "1" || e.DEV_LOGIN === "true";
+  if (production && devLoginAsked === true) {
+    throw new ConfigError("bad configuration: DEV_LOGIN=1 is not allowed with NODE_ENV=production");
+  }
   const dataDir = resolve(e.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   return {
@@ -90,13 +131,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     authSecret: e.AUTH_SECRET ?? generatedSecret(dataDir, "auth_secret"),
     adminToken: e.ADMIN_TOKEN ?? generatedSecret(dataDir, "admin_token"),
+    production,
     seedDemo: e.SEED_DEMO,
-    devLogin: e.DEV_LOGIN === undefined ? e.SEED_DEMO : e.DEV_LOGIN === "1" || e.DEV_LOGIN === "true",
+    devLogin: !production && (devLoginAsked ?? e.SEED_DEMO),
+    allowNewDatabase: e.ALLOW_NEW_DATABASE,
+    diskMinFreeBytes: e.DISK_MIN_FREE_BYTES,
     queue: {
       activeMax: e.QUEUE_ACTIVE_MAX,
       activeTtlMs: e.QUEUE_ACTIVE_TTL_MS,
       waitingIdleMs: e.QUEUE_WAITING_IDLE_MS,
       tickMs: e.QUEUE_TICK_MS,
+      waitingMax: e.QUEUE_WAITING_MAX,
     },
     holdTtlMs: e.HOLD_TTL_MS,
     maxHoldsPerUser: e.MAX_HOLDS_PER_USER,
@@ -108,9 +153,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     durability: e.DURABILITY,
     seatDiffIntervalMs: e.SEAT_DIFF_INTERVAL_MS,
     rateLimit: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },
+    rateLimitPerIp: { perSecond: e.RATE_LIMIT_PER_IP, burst: e.RATE_LIMIT_PER_IP_BURST },
+    trustProxy: e.TRUST_PROXY,
+    moneyRate: { perSecond: e.MONEY_RATE_PER_SECOND, burst: e.MONEY_RATE_BURST },
+    idempotencyMaxPerUser: e.IDEMPOTENCY_MAX_PER_USER,
+    maxInflightBodies: e.MAX_INFLIGHT_BODIES,
     wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
     wsMaxBackpressureBytes: e.WS_MAX_BACKPRESSURE_BYTES,
     bodyTimeoutMs: e.BODY_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
+    auth: { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, maxLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_S },
   };
 }
 

@@ -21,10 +21,17 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** Every 429 and 503 tells the client when to try again (seconds), unless the thrower knows better. */
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
 export class ApiError extends Error {
+  /** Seconds to wait before retrying: set on every 429 and 503 (the `Retry-After` header, `error.retryAfter`). */
+  readonly retryAfter: number | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
+    retryAfterSeconds?: number,
   ) {
     // A contract error is an expected answer, not a bug: capturing a stack trace for each
     // refused hold would be the most expensive part of refusing it.
@@ -33,6 +40,11 @@ export class ApiError extends Error {
     super(message);
     Error.stackTraceLimit = limit;
     this.name = "ApiError";
+    const status = ERROR_STATUS[code];
+    this.retryAfter =
+      status === 429 || status === 503
+        ? Math.max(1, Math.ceil(retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS))
+        : undefined;
   }
 
   get status(): number {
@@ -41,7 +53,7 @@ export class ApiError extends Error {
 }
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string };
+  error: { code: ErrorCode; message: string; retryAfter?: number };
 }
 
 /** Turns anything thrown into the wire error; unknown exceptions become INTERNAL (logged by the caller). */
@@ -51,5 +63,11 @@ export function toApiError(error: unknown, requestId: string): ApiError {
 }
 
 export function errorBody(error: ApiError): ErrorBody {
-  return { error: { code: error.code, message: error.message } };
+  if (error.retryAfter === undefined) return { error: { code: error.code, message: error.message } };
+  return { error: { code: error.code, message: error.message, retryAfter: error.retryAfter } };
+}
+
+/** The `Retry-After` of a reply body made by errorBody (undefined when it has none). */
+export function retryAfterOf(body: unknown): number | undefined {
+  return (body as Partial<ErrorBody> | null)?.error?.retryAfter;
 }
