@@ -13,7 +13,9 @@ COPY machines ./machines
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-slim
+# Production: dev login can never be on, and no demo catalog is loaded into a real database.
 ENV NODE_ENV=production \
+    SEED_DEMO=0 \
     DATA_DIR=/data \
     PORT=8080 \
     HOST=0.0.0.0

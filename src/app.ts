@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { createActors } from "./actors/index.js";
 import type { SeatDiff } from "./actors/schedule.js";
 import { Dispatcher } from "./api/dispatch.js";
+import { AddressLimiter } from "./api/rateLimit.js";
 import { createAdminAuthenticator } from "./auth/admin.js";
 import { createAuthenticator } from "./auth/users.js";
 import type { Config } from "./config.js";
@@ -71,11 +72,22 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
   });
   metrics.watch(actors);
 
+  const authenticator = createAuthenticator({
+    secret: config.authSecret,
+    devLogin: config.devLogin,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
+  });
+  // One budget per client address for what costs before anyone is known: failed
+  // authentications, WebSocket upgrades and dev logins.
+  const perAddress = new AddressLimiter(config.rateLimitPerIp);
   const dispatcher = new Dispatcher({
     actors,
     config,
-    authenticate: createAuthenticator(config.authSecret),
+    authenticator,
     authenticateAdmin: createAdminAuthenticator(config.adminToken),
+    perAddress,
     metrics,
     log,
   });
@@ -88,7 +100,9 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
   });
   registerWebSocket(app, {
     dispatcher,
-    authenticate: createAuthenticator(config.authSecret),
+    authenticator,
+    perAddress,
+    trustProxy: config.trustProxy,
     queuePushes,
     maxFrameBytes: config.maxFrameBytes,
     nextRequestId,
@@ -101,6 +115,9 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     metrics,
     maxBodyBytes: config.maxBodyBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    maxInflightBodies: config.maxInflightBodies,
+    trustProxy: config.trustProxy,
+    metricsToken: config.metricsToken,
     nextRequestId,
   });
 

@@ -1,31 +1,68 @@
-// Idempotency records of payments and charges: the first successful response per (user, key).
+// The door of every money operation: idempotency records (the first successful response per
+// user and key, kept on disk for 24 h), the per-user cap on live records, and the money rate.
 import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
+import { type RateLimit, RateLimiter } from "../api/rateLimit.js";
 import { ApiError } from "../errors.js";
 import type { Store } from "../store/store.js";
 
-const RETENTION_MS = 24 * 60 * 60 * 1000;
+export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-interface Entry {
+/**
+ * Records answered from memory. The disk holds every record; memory holds the recent ones and
+ * the requests in flight, so it does not grow with the number of records (issue: 20,000 keys of
+ * one user cost ~8 MB of heap, kept 24 h and reloaded at start).
+ */
+const CACHED_RECORDS = 10_000;
+/** Users whose live-record count is known without a query. */
+const CACHED_COUNTS = 10_000;
+
+export interface MoneySettings {
+  /** Live records (younger than 24 h) one user may have; a new key past it is 429. */
+  maxRecordsPerUser: number;
+  /** Charges and payments per user that do work (replays of a stored key are free). */
+  rate: RateLimit;
+}
+
+export interface MoneyRequest {
+  userId: string;
+  /** The caller's Idempotency-Key, if any. */
+  key: string | undefined;
+  /** IdempotencyRecords.fingerprint of the op and body. */
+  fingerprint: string;
+  /** The status of the stored success (what a replay is answered with). */
+  successStatus: number;
+  now: number;
+}
+
+interface Stored {
   fingerprint: string;
   createdAt: number;
-  /** The stored body once committed; a promise of it while the first request is in flight. */
-  response: unknown | Promise<unknown>;
+  response: unknown;
+}
+
+interface InFlight {
+  fingerprint: string;
+  response: Promise<unknown>;
+}
+
+/** A user's live records, as last counted: `oldest` is when the first of them was made. */
+interface LiveCount {
+  live: number;
+  oldest: number;
 }
 
 export class IdempotencyRecords {
-  private readonly entries = new Map<string, Entry>();
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly recent = new LRUCache<string, Stored>({ max: CACHED_RECORDS });
+  private readonly counts = new LRUCache<string, LiveCount>({ max: CACHED_COUNTS });
+  private readonly rate: RateLimiter;
 
   constructor(
     private readonly store: Store,
-    now: number,
+    private readonly settings: MoneySettings,
   ) {
-    for (const row of store.idempotencySince(now - RETENTION_MS)) {
-      this.entries.set(entryKey(row.userId, row.key), {
-        fingerprint: row.fingerprint,
-        createdAt: row.createdAt,
-        response: JSON.parse(row.response),
-      });
-    }
+    this.rate = new RateLimiter(settings.rate);
   }
 
   /** Fingerprint of one request: its op and its canonical body, so any other body is a mismatch. */
@@ -35,57 +72,114 @@ export class IdempotencyRecords {
 
   /**
    * Runs `perform` once per (user, key): a replay with the same fingerprint gets the first
-   * response (waiting for it if the first request is still committing); another body is
-   * IDEMPOTENCY_MISMATCH. `perform` receives the write that stores the record, to be committed
-   * in the same transaction as the work itself. A failed first attempt stores nothing.
+   * response (waiting for it if the first request is still committing) and costs no rate;
+   * another body is IDEMPOTENCY_MISMATCH. Work is rate-limited per user, and a new key past the
+   * user's cap of live records is refused until the oldest of them is 24 h old. `perform`
+   * receives the write that stores the record, to be committed in the same transaction as the
+   * work itself. A failed attempt stores nothing.
    */
-  async run<T>(
-    userId: string,
-    key: string,
-    fingerprint: string,
-    successStatus: number,
-    now: number,
-    perform: (recordWrite: (response: T) => () => void) => Promise<T>,
-  ): Promise<T> {
-    const id = entryKey(userId, key);
-    const existing = this.entries.get(id);
-    if (existing) {
-      if (existing.fingerprint !== fingerprint) {
-        throw new ApiError("IDEMPOTENCY_MISMATCH", "this Idempotency-Key was used with another request");
-      }
-      return (await existing.response) as T;
+  async run<T>(request: MoneyRequest, perform: (recordWrite: (response: T) => () => void) => Promise<T>): Promise<T> {
+    const { userId, key, now } = request;
+    if (key === undefined) {
+      this.takeRate(userId, now);
+      return perform(() => () => {});
     }
+    const id = pairKey(userId, key);
+    const replay = this.lookup(id, userId, key, request.fingerprint, now);
+    if (replay !== undefined) return (await replay) as T;
+
+    this.takeRate(userId, now);
+    const count = this.liveCount(userId, now);
+    count.live++;
     const recordWrite = (response: T) => () =>
       this.store.insertIdempotency({
         userId,
         key,
-        fingerprint,
-        status: successStatus,
+        fingerprint: request.fingerprint,
+        status: request.successStatus,
         response: JSON.stringify(response),
         createdAt: now,
       });
     const attempt = perform(recordWrite);
-    const entry: Entry = { fingerprint, createdAt: now, response: attempt };
-    this.entries.set(id, entry);
+    this.inFlight.set(id, { fingerprint: request.fingerprint, response: attempt });
     try {
-      entry.response = await attempt;
-      return entry.response as T;
+      const response = await attempt;
+      this.recent.set(id, { fingerprint: request.fingerprint, createdAt: now, response });
+      return response;
     } catch (error) {
-      if (this.entries.get(id) === entry) this.entries.delete(id);
+      count.live--;
       throw error;
+    } finally {
+      this.inFlight.delete(id);
     }
   }
 
-  /** Drops records older than 24 h; returns the write that drops them on disk too. */
+  /** Deletes records older than 24 h on disk (memory only ever answers live ones). */
   prune(now: number): () => void {
-    const cutoff = now - RETENTION_MS;
-    for (const [id, entry] of this.entries) {
-      if (entry.createdAt < cutoff && !(entry.response instanceof Promise)) this.entries.delete(id);
-    }
+    const cutoff = now - IDEMPOTENCY_RETENTION_MS;
     return () => this.store.deleteIdempotencyBefore(cutoff);
+  }
+
+  /** The first response of (user, key) if it is stored or in flight; MISMATCH for another body. */
+  private lookup(
+    id: string,
+    userId: string,
+    key: string,
+    fingerprint: string,
+    now: number,
+  ): Promise<unknown> | undefined {
+    const pending = this.inFlight.get(id);
+    if (pending !== undefined) {
+      assertSameRequest(pending.fingerprint, fingerprint);
+      return pending.response;
+    }
+    const liveSince = now - IDEMPOTENCY_RETENTION_MS;
+    let stored = this.recent.get(id);
+    if (stored === undefined) {
+      const row = this.store.idempotencyRecord(userId, key);
+      if (row === undefined) return undefined;
+      stored = { fingerprint: row.fingerprint, createdAt: row.createdAt, response: JSON.parse(row.response) };
+      this.recent.set(id, stored);
+    }
+    // A record past its 24 h is gone for the contract, even before the hourly prune deletes it.
+    if (stored.createdAt < liveSince) return undefined;
+    assertSameRequest(stored.fingerprint, fingerprint);
+    return Promise.resolve(stored.response);
+  }
+
+  private takeRate(userId: string, now: number): void {
+    if (!this.rate.take(userId, now)) {
+      throw new ApiError("RATE_LIMITED", "too many charges and payments; slow down");
+    }
+  }
+
+  /** The user's live records, counted on disk when not known (or when the oldest may have lapsed). */
+  private liveCount(userId: string, now: number): LiveCount {
+    const liveSince = now - IDEMPOTENCY_RETENTION_MS;
+    let count = this.counts.get(userId);
+    if (count === undefined || (count.live >= this.settings.maxRecordsPerUser && count.oldest < liveSince)) {
+      count = this.store.idempotencyLiveCount(userId, liveSince) ?? { live: 0, oldest: now };
+      this.counts.set(userId, count);
+    }
+    if (count.live >= this.settings.maxRecordsPerUser) {
+      const freedAt = count.oldest + IDEMPOTENCY_RETENTION_MS;
+      throw new ApiError(
+        "RATE_LIMITED",
+        `at most ${this.settings.maxRecordsPerUser} idempotency keys per user in 24 h; retry without a new key later`,
+        (freedAt - now) / 1000,
+      );
+    }
+    return count;
   }
 }
 
-function entryKey(userId: string, key: string): string {
-  return `${userId}\u0000${key}`;
+function assertSameRequest(stored: string, given: string): void {
+  if (stored !== given) {
+    throw new ApiError("IDEMPOTENCY_MISMATCH", "this Idempotency-Key was used with another request");
+  }
+}
+
+/** (user, key) as one string that no other pair maps to: the user id is length-prefixed. */
+function pairKey(userId: string, key: string): string {
+  return `${userId.length}:${userId}${key}`;
 }

@@ -1,4 +1,5 @@
 // The actor host: builds every actor from the database at start-up and addresses them by id.
+import { AddressLimiter } from "../api/rateLimit.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { CommitQueue } from "../store/commitQueue.js";
@@ -72,9 +73,12 @@ export function createActors({ config, store, commits, log, publishSeats }: Acto
   for (const row of live) if (row.status === "held") reservations.restore(row);
 
   const wallets = new Wallets(store);
-  const queue = new QueueActor(config.queue, store, commits);
+  const queue = new QueueActor(config.queue, store, commits, new AddressLimiter(config.rateLimitPerIp));
   queue.restore(store.allQueueTokens(), now);
-  const idempotency = new IdempotencyRecords(store, now);
+  const idempotency = new IdempotencyRecords(store, {
+    maxRecordsPerUser: config.idempotencyMaxPerUser,
+    rate: config.moneyRate,
+  });
   const payments = new Payments(store, reservations, wallets, queue, ids.payment, commits);
 
   const pruneTimer = setInterval(() => void commit(idempotency.prune(Date.now())), 60 * 60 * 1000);

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { type Actor, createActor } from "xstate";
 import { etaSeconds, positionOf, type QueueEntry, queueMachine, waitingCount } from "../../machines/queue.js";
+import type { AddressLimiter } from "../api/rateLimit.js";
 import { ApiError } from "../errors.js";
 import type { CommitQueue } from "../store/commitQueue.js";
 import type { QueueTokenRow, Store } from "../store/store.js";
@@ -21,7 +22,12 @@ export interface QueueSettings {
   activeTtlMs: number;
   waitingIdleMs: number;
   tickMs: number;
+  /** Tokens that may wait at once (the line, and check-ins not yet joined); one more is 503. */
+  waitingMax: number;
 }
+
+/** A fan turned away from a full line is told to come back after this. */
+const FULL_LINE_RETRY_AFTER_SECONDS = 10;
 
 export interface QueueHooks {
   /** A token was admitted or left the line (pushes to the connections that checked it in). */
@@ -51,6 +57,8 @@ export class QueueActor {
     private readonly settings: QueueSettings,
     private readonly store: Store,
     private readonly commits: CommitQueue,
+    /** New tokens per client address (RATE_LIMIT_PER_IP): one address cannot fill the line. */
+    private readonly joinsPerAddress: AddressLimiter,
   ) {
     this.machine = createActor(queueMachine, {
       input: {
@@ -126,7 +134,12 @@ export class QueueActor {
    * A check-in: refreshes the caller's live token, or issues one (at the back of the line, or
    * admitted at once when there is room and nobody waits). Resolves once the token is durable.
    */
-  async check(userId: string, givenToken: string | undefined, now: number): Promise<QueueStatus> {
+  async check(
+    userId: string,
+    givenToken: string | undefined,
+    now: number,
+    address: () => string,
+  ): Promise<QueueStatus> {
     if (givenToken !== undefined) {
       const given = this.context.byToken.get(givenToken);
       if (given && given.userId !== userId) throw new ApiError("FORBIDDEN", "this queue token belongs to another user");
@@ -140,6 +153,12 @@ export class QueueActor {
     }
     const waiting = this.intake.get(userId);
     if (waiting) return waiting.status;
+    if (waitingCount(this.context) + this.intake.size >= this.settings.waitingMax) {
+      throw new ApiError("UNAVAILABLE", "the waiting room is full; try again later", FULL_LINE_RETRY_AFTER_SECONDS);
+    }
+    if (!this.joinsPerAddress.take(address(), now)) {
+      throw new ApiError("RATE_LIMITED", "too many new queue tokens from this address; slow down");
+    }
     if (this.intake.size === 0 && this.joinedThisTurn < JOINS_PER_TURN) return this.join(userId, now);
     // A rush: this check-in waits its turn (FIFO) behind the ones already read.
     let settle!: (joined: Promise<QueueStatus>) => void;

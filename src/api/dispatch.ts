@@ -1,24 +1,37 @@
 // The one request path after decoding: authenticate, gate, validate, run the op, map errors.
 import type { Actors } from "../actors/index.js";
 import type { AuthenticateAdmin } from "../auth/admin.js";
-import type { Authenticate, Identity } from "../auth/users.js";
+import type { Authenticator, Identity } from "../auth/users.js";
 import type { Config } from "../config.js";
 import { ApiError, errorBody, toApiError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { Op, Session } from "./op.js";
-import { RateLimiter } from "./rateLimit.js";
+import { type AddressLimiter, RateLimiter } from "./rateLimit.js";
 
-export interface OpRequest {
+/** Who is asking, as the transport knows it before anything is read beyond the headers. */
+export interface Credentials {
+  /** HTTP: the bearer token of this request. */
+  bearer?: string | undefined;
+  /** WebSocket: the identity checked at upgrade (its expiry is re-checked per request). */
+  identity?: Identity;
+  /** The client's address (per-address limits); a function, as most requests never need it. */
+  address: () => string;
+}
+
+/** A request that passed the gate: the caller's user id ("" for gate none/admin). */
+export interface Admitted {
+  userId: string;
+}
+
+export interface OpRequest extends Credentials {
   op: Op;
   /** Decoded, not yet validated; an ApiError when decoding failed (raised after authentication). */
   args: unknown;
   requestId: string;
-  /** HTTP: the bearer token of this request. */
-  bearer?: string;
-  /** WebSocket: the identity checked at upgrade (its expiry is re-checked per request). */
-  identity?: Identity;
-  queueToken?: string;
+  /** Set when the transport admitted the request before reading its body (HTTP). */
+  admitted?: Admitted;
+  queueToken?: string | undefined;
   session?: Session;
 }
 
@@ -30,8 +43,10 @@ export interface OpReply {
 export interface DispatcherDeps {
   actors: Actors;
   config: Config;
-  authenticate: Authenticate;
+  authenticator: Authenticator;
   authenticateAdmin: AuthenticateAdmin;
+  /** Per client address: failed authentications, WebSocket upgrades, dev logins. */
+  perAddress: AddressLimiter;
   metrics: Metrics;
   log: Logger;
 }
@@ -46,6 +61,30 @@ export class Dispatcher {
     this.perUser = new RateLimiter(deps.config.rateLimit);
   }
 
+  /**
+   * The gate, from the credentials alone: the op exists here, the server is not closing, the
+   * caller is who they say (or the admin), within their budget and, for [active] ops, holds an
+   * active queue token. HTTP calls it before reading a body, so nobody unknown can make the
+   * server receive one. Throws the ApiError to answer.
+   */
+  admit(op: Op, credentials: Credentials, queueToken: string | undefined, now: number): Admitted {
+    const { config, actors } = this.deps;
+    if (op.enabled && !op.enabled(config)) throw new ApiError("NOT_FOUND", `no op ${op.name} on this server`);
+    if (this.closing) throw new ApiError("UNAVAILABLE", "the server is shutting down");
+    if (op.gate === "none") {
+      if (op.limitPerAddress && !this.deps.perAddress.take(credentials.address(), now)) throw tooManyFromAddress();
+      return { userId: "" };
+    }
+    if (op.gate === "admin") {
+      this.unlessFailed(credentials, now, () => this.deps.authenticateAdmin(credentials.bearer));
+      return { userId: "" };
+    }
+    const userId = this.identify(credentials, now);
+    if (!this.perUser.take(userId, now)) throw new ApiError("RATE_LIMITED", "too many requests; slow down");
+    if (op.gate === "active") actors.queue.assertActive(userId, queueToken, now);
+    return { userId };
+  }
+
   async run(request: OpRequest): Promise<OpReply> {
     const { op } = request;
     const started = performance.now();
@@ -54,14 +93,18 @@ export class Dispatcher {
       const body = await this.execute(request);
       reply = { status: op.http?.status ?? 200, body };
     } catch (thrown) {
-      const error = toApiError(thrown, request.requestId);
-      if (error.code === "INTERNAL") {
-        this.deps.log.error({ err: thrown, requestId: request.requestId, op: op.name }, "op failed");
-      }
+      const error = this.refusal(op, thrown, request.requestId);
       reply = { status: error.status, body: errorBody(error) };
     }
     this.record(op.name, reply, request.requestId, started);
     return reply;
+  }
+
+  /** The error to answer for something thrown before the op ran (unknown exceptions are logged as INTERNAL). */
+  refusal(op: Op, thrown: unknown, requestId: string): ApiError {
+    const error = toApiError(thrown, requestId);
+    if (error.code === "INTERNAL") this.deps.log.error({ err: thrown, requestId, op: op.name }, "op failed");
+    return error;
   }
 
   /** Counts and logs a reply made outside an op (unknown route, bad frame, oversize body). */
@@ -75,17 +118,11 @@ export class Dispatcher {
   private execute(request: OpRequest): unknown | Promise<unknown> {
     const { op } = request;
     const { actors, config } = this.deps;
-    if (op.enabled && !op.enabled(config)) throw new ApiError("NOT_FOUND", `no op ${op.name} on this server`);
-    if (this.closing) throw new ApiError("UNAVAILABLE", "the server is shutting down");
     const now = Date.now();
-    let userId = "";
-    if (op.gate === "admin") {
-      this.deps.authenticateAdmin(request.bearer);
-    } else if (op.gate !== "none") {
-      userId = this.identify(request, now);
-      if (!this.perUser.take(userId, now)) throw new ApiError("RATE_LIMITED", "too many requests; slow down");
-      if (op.gate === "active") actors.queue.assertActive(userId, request.queueToken, now);
+    if (request.admitted !== undefined && this.closing) {
+      throw new ApiError("UNAVAILABLE", "the server is shutting down");
     }
+    const { userId } = request.admitted ?? this.admit(op, request, request.queueToken, now);
     if (request.args instanceof ApiError) throw request.args;
     const parsed = op.args.safeParse(request.args ?? {});
     if (!parsed.success) {
@@ -100,14 +137,38 @@ export class Dispatcher {
       config,
       queueToken: request.queueToken,
       session: request.session,
+      address: request.address,
     });
   }
 
-  private identify(request: OpRequest, now: number): string {
-    if (request.identity) {
-      if (request.identity.expiresAt <= now) throw new ApiError("UNAUTHENTICATED", "token expired");
-      return request.identity.userId;
+  private identify(credentials: Credentials, now: number): string {
+    const { identity, bearer } = credentials;
+    if (identity) {
+      if (identity.expiresAt <= now) throw new ApiError("UNAUTHENTICATED", "token expired");
+      return identity.userId;
     }
-    return this.deps.authenticate(request.bearer).userId;
+    const known = bearer === undefined ? undefined : this.deps.authenticator.cached(bearer, now);
+    if (known !== undefined) return known.userId;
+    return this.unlessFailed(credentials, now, () => this.deps.authenticator.verify(bearer, now)).userId;
   }
+
+  /**
+   * Runs a credential check for an address that still has failures to spend: an address that
+   * has spent them is refused before any verification (a flood of bad tokens costs one bucket
+   * lookup each), and each failure spends one.
+   */
+  private unlessFailed<T>(credentials: Credentials, now: number, check: () => T): T {
+    const { perAddress } = this.deps;
+    if (perAddress.enabled && perAddress.isSpent(credentials.address(), now)) throw tooManyFromAddress();
+    try {
+      return check();
+    } catch (error) {
+      perAddress.take(credentials.address(), now);
+      throw error;
+    }
+  }
+}
+
+function tooManyFromAddress(): ApiError {
+  return new ApiError("RATE_LIMITED", "too many unauthenticated requests from this address; slow down");
 }

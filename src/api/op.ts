@@ -21,6 +21,8 @@ export interface OpContext {
   /** The queue token the request carries (header or args.token or the connection's). */
   queueToken: string | undefined;
   session: Session | undefined;
+  /** The client's address (per-address limits such as new queue tokens). */
+  address: () => string;
 }
 
 export interface HttpRoute {
@@ -43,6 +45,8 @@ export interface Op<
   gate: Gate;
   /** An op that exists only under some configuration answers NOT_FOUND, before anything else, when off. */
   enabled?: (config: Config) => boolean;
+  /** Each call spends one token of the caller's address (RATE_LIMIT_PER_IP): ops open to anyone. */
+  limitPerAddress?: boolean;
   args: Schema;
   /** The success body (HTTP) and WS `data`: the typed client and OpenAPI are derived from it. */
   result: Result;

@@ -1,4 +1,5 @@
 // Token buckets: a caller may spend `burst` requests at once and then `perSecond` on average.
+import { LRUCache } from "lru-cache";
 
 export interface RateLimit {
   /** Tokens added per second; 0 turns the limit off. */
@@ -26,6 +27,13 @@ export class TokenBucket {
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** True when the next take() would fail (nothing is spent). */
+  isSpent(now: number): boolean {
+    if (this.limit.perSecond === 0) return false;
+    this.refill(now);
+    return this.tokens < 1;
   }
 
   /** True when the bucket is full again, so forgetting it changes nothing. */
@@ -59,6 +67,11 @@ export class RateLimiter {
     return bucket.take(now);
   }
 
+  /** True when `key` has no token left (nothing is spent; an unknown key has a full bucket). */
+  isSpent(key: string, now: number): boolean {
+    return this.buckets.get(key)?.isSpent(now) ?? false;
+  }
+
   get size(): number {
     return this.buckets.size;
   }
@@ -67,5 +80,44 @@ export class RateLimiter {
     for (const [key, bucket] of this.buckets) if (bucket.isFull(now)) this.buckets.delete(key);
     // Many callers active at once: sweep again only after the map has doubled.
     this.sweepAt = Math.max(10_000, this.buckets.size * 2);
+  }
+}
+
+/**
+ * Buckets by client address, at most `maxKeys` of them: addresses are the attacker's to choose
+ * (a /64 of IPv6 holds plenty), so past the bound the least recently seen one is dropped, which
+ * at worst gives that address a fresh burst.
+ */
+export class AddressLimiter {
+  private readonly buckets: LRUCache<string, TokenBucket>;
+
+  constructor(
+    private readonly limit: RateLimit,
+    maxKeys = 100_000,
+  ) {
+    this.buckets = new LRUCache({ max: maxKeys });
+  }
+
+  get enabled(): boolean {
+    return this.limit.perSecond > 0;
+  }
+
+  take(address: string, now: number): boolean {
+    if (!this.enabled) return true;
+    let bucket = this.buckets.get(address);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(this.limit, now);
+      this.buckets.set(address, bucket);
+    }
+    return bucket.take(now);
+  }
+
+  isSpent(address: string, now: number): boolean {
+    if (!this.enabled) return false;
+    return this.buckets.get(address)?.isSpent(now) ?? false;
+  }
+
+  get size(): number {
+    return this.buckets.size;
   }
 }

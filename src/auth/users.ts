@@ -1,6 +1,9 @@
 // User identity: verifies the HS256 JWT of `Authorization: Bearer` and returns its `sub`.
 import { createVerifier } from "fast-jwt";
+import { LRUCache } from "lru-cache";
 import { ApiError } from "../errors.js";
+import { hasControlCharacter } from "../text.js";
+import { DEV_ISSUER, DEV_SUBJECT_PREFIX } from "./devTokens.js";
 
 export interface Identity {
   userId: string;
@@ -8,32 +11,98 @@ export interface Identity {
   expiresAt: number;
 }
 
-export type Authenticate = (token: string | undefined) => Identity;
+export interface AuthSettings {
+  secret: string;
+  /** Dev login is on: `iss: "dev-login"` tokens with a `demo:` subject are accepted. */
+  devLogin: boolean;
+  /** When set, every other token must carry this `iss`. */
+  issuer?: string | undefined;
+  /** When set, every token's `aud` must name it. */
+  audience?: string | undefined;
+  /** When set, a token whose `exp` is further than this in the future is refused. */
+  maxLifetimeSeconds?: number | undefined;
+}
 
-export function createAuthenticator(secret: string): Authenticate {
-  // fast-jwt checks signature, `alg` (HS256 only, so `none` and others are refused), `exp` and
-  // `nbf`; its cache makes a repeat token cost one map lookup instead of one HMAC.
-  const verify = createVerifier({
-    key: secret,
-    algorithms: ["HS256"],
-    requiredClaims: ["exp", "sub"],
-    cache: 10_000,
-  });
-  return (token) => {
-    if (!token) throw new ApiError("UNAUTHENTICATED", "missing bearer token");
-    let claims: { sub?: unknown; exp?: unknown };
+/** Longer bearer tokens are refused before any verification: their HMAC alone costs ~1 ms at 120 KB. */
+export const MAX_BEARER_BYTES = 8 * 1024;
+
+/** Verified tokens remembered, so a repeat costs one map lookup instead of one HMAC. */
+const VALID_TOKEN_CACHE = 10_000;
+
+export interface Authenticator {
+  /** The identity of `token`, or UNAUTHENTICATED. */
+  verify(token: string | undefined, now: number): Identity;
+  /** The identity of `token` when it was verified before and is still valid (no HMAC, no error). */
+  cached(token: string, now: number): Identity | undefined;
+}
+
+export function createAuthenticator(settings: AuthSettings): Authenticator {
+  // fast-jwt checks the signature, `alg` (HS256 only, so `none` and others are refused), `exp`
+  // and `nbf`. Its own cache is off: it would also keep failures, which a flood of bad tokens
+  // then uses to push real users' tokens out.
+  const verifyJwt = createVerifier({ key: settings.secret, algorithms: ["HS256"], requiredClaims: ["exp", "sub"] });
+  const valid = new LRUCache<string, Identity>({ max: VALID_TOKEN_CACHE });
+
+  const check = (token: string, now: number): Identity => {
+    let claims: Record<string, unknown>;
     try {
-      claims = verify(token) as { sub?: unknown; exp?: unknown };
+      claims = verifyJwt(token) as Record<string, unknown>;
     } catch {
-      throw new ApiError("UNAUTHENTICATED", "invalid or expired token");
+      throw unauthenticated("invalid or expired token");
     }
-    const { sub, exp } = claims;
+    const { sub, exp, iss } = claims;
     if (typeof sub !== "string" || sub.length < 1 || sub.length > 64) {
-      throw new ApiError("UNAUTHENTICATED", "token subject must be a string of 1..64 characters");
+      throw unauthenticated("token subject must be a string of 1..64 characters");
     }
-    if (typeof exp !== "number") throw new ApiError("UNAUTHENTICATED", "token has no numeric exp");
-    return { userId: sub, expiresAt: exp * 1000 };
+    if (hasControlCharacter(sub)) throw unauthenticated("token subject must not contain control characters");
+    if (typeof exp !== "number") throw unauthenticated("token has no numeric exp");
+    const isDev = iss === DEV_ISSUER;
+    if (isDev !== sub.startsWith(DEV_SUBJECT_PREFIX)) {
+      // Only the dev login mints `demo:` subjects, and it mints nothing else.
+      throw unauthenticated(`a "${DEV_SUBJECT_PREFIX}" subject is reserved for dev login tokens`);
+    }
+    if (isDev && !settings.devLogin) throw unauthenticated("dev login is off on this server");
+    if (!isDev && settings.issuer !== undefined && iss !== settings.issuer) {
+      throw unauthenticated("token issuer is not accepted");
+    }
+    if (settings.audience !== undefined && !audienceNames(claims.aud, settings.audience)) {
+      throw unauthenticated("token audience is not accepted");
+    }
+    const expiresAt = exp * 1000;
+    if (settings.maxLifetimeSeconds !== undefined && expiresAt - now > settings.maxLifetimeSeconds * 1000) {
+      throw unauthenticated(`token lifetime is over ${settings.maxLifetimeSeconds} s`);
+    }
+    return { userId: sub, expiresAt };
   };
+
+  const cached = (token: string, now: number): Identity | undefined => {
+    const identity = valid.get(token);
+    if (identity === undefined) return undefined;
+    if (identity.expiresAt > now) return identity;
+    valid.delete(token);
+    return undefined;
+  };
+
+  return {
+    cached,
+    verify(token, now) {
+      if (!token) throw unauthenticated("missing bearer token");
+      if (token.length > MAX_BEARER_BYTES) throw unauthenticated(`bearer token over ${MAX_BEARER_BYTES} bytes`);
+      const known = cached(token, now);
+      if (known !== undefined) return known;
+      const identity = check(token, now);
+      valid.set(token, identity);
+      return identity;
+    },
+  };
+}
+
+function audienceNames(aud: unknown, audience: string): boolean {
+  return aud === audience || (Array.isArray(aud) && aud.includes(audience));
+}
+
+function unauthenticated(message: string): ApiError {
+  return new ApiError("UNAUTHENTICATED", message);
 }
 
 /** The token part of an `Authorization: Bearer <token>` header, if it has that shape. */

@@ -12,6 +12,8 @@ export function readBody(
   limits: BodyLimits,
   onBody: (body: Buffer) => void,
   onTooLarge: () => void,
+  /** The deadline passed and the connection was closed. */
+  onTimeout: () => void,
 ): void {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -19,6 +21,7 @@ export function readBody(
   // Slowloris: a client dribbling bytes keeps uWS's idle timer alive, so the whole body gets a deadline.
   const deadline = setTimeout(() => {
     over = true;
+    onTimeout();
     if (!res.done) res.close();
   }, limits.timeoutMs);
   res.onData((chunk, isLast) => {

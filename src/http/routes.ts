@@ -1,21 +1,31 @@
 // HTTP transport: maps each op's route onto uWS, decodes path, headers and JSON body, replies.
 import type { HttpRequest, TemplatedApp } from "uWebSockets.js";
-import type { Dispatcher } from "../api/dispatch.js";
+import type { Admitted, Credentials, Dispatcher } from "../api/dispatch.js";
 import type { Op } from "../api/op.js";
 import { ops } from "../api/ops/index.js";
 import { bearerToken } from "../auth/users.js";
 import { ApiError, errorBody } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { readBody } from "./body.js";
-import { sendJson, sendText, type TrackedResponse } from "./reply.js";
+import { clientAddress } from "./clientAddress.js";
+import { metricsRoute } from "./metricsRoute.js";
+import { sendJson, type TrackedResponse } from "./reply.js";
 
 export interface HttpDeps {
   dispatcher: Dispatcher;
   metrics: Metrics;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
+  /** Bodies received at once over every connection; one more is 503 (each may hold maxBodyBytes). */
+  maxInflightBodies: number;
+  trustProxy: boolean;
+  /** When set, GET /metrics needs it as a bearer token. */
+  metricsToken: string | undefined;
   nextRequestId: () => string;
 }
+
+/** Bodies being received right now (see HttpDeps.maxInflightBodies). */
+let bodiesInFlight = 0;
 
 const METHODS = { GET: "get", POST: "post", DELETE: "del" } as const;
 
@@ -38,15 +48,7 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
     );
   });
 
-  app.get("/metrics", (res: TrackedResponse) => {
-    res.onAborted(() => {
-      res.done = true;
-    });
-    deps.metrics.registry.metrics().then(
-      (text) => sendText(res, 200, deps.metrics.registry.contentType, text),
-      () => sendJson(res, 500, errorBody(new ApiError("INTERNAL", "metrics unavailable"))),
-    );
-  });
+  app.get("/metrics", metricsRoute(deps.metrics, deps.metricsToken));
 
   app.any("/*", (res: TrackedResponse, req) => {
     const started = performance.now();
@@ -68,6 +70,8 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
   const queueToken = req.getHeader("queue-token") || undefined;
   const idempotencyKey = req.getHeader("idempotency-key");
   const contentLength = Number(req.getHeader("content-length") || 0);
+  const forwardedFor = deps.trustProxy ? req.getHeader("x-forwarded-for") : "";
+  const isPost = op.http!.method === "POST";
   const params: Record<string, unknown> = {};
   op.http!.path.split("/")
     .filter((segment) => segment.startsWith(":"))
@@ -75,24 +79,41 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
       params[name.slice(1)] = paramValue(req.getParameter(index));
     });
   if (idempotencyKey) params.idempotencyKey = idempotencyKey;
+  let releaseBody = () => {};
   res.onAborted(() => {
     res.done = true;
+    releaseBody();
   });
-
-  // A body that cannot be decoded is still authenticated first: its error travels as the args.
-  const run = (body: Record<string, unknown> | ApiError) => {
-    const args = body instanceof ApiError ? body : { ...body, ...params };
-    deps.dispatcher
-      .run({ op, args, requestId, bearer, queueToken })
-      .then((reply) => sendJson(res, reply.status, reply.body, { requestId }));
+  let address: string | undefined;
+  const credentials: Credentials = {
+    bearer,
+    address: () => (address ??= clientAddress(res, forwardedFor, deps.trustProxy)),
   };
+  // A POST's op may need the address after its body arrives, when the request is gone.
+  if (isPost) credentials.address();
+
   const fail = (error: ApiError, closeConnection = false) => {
     const reply = { status: error.status, body: errorBody(error) };
     deps.dispatcher.record(op.name, reply, requestId, started);
     sendJson(res, reply.status, reply.body, { requestId, closeConnection });
   };
+  // Who is asking is decided from the headers, before a byte of body is read.
+  let admitted: Admitted;
+  try {
+    admitted = deps.dispatcher.admit(op, credentials, queueToken, Date.now());
+  } catch (thrown) {
+    fail(deps.dispatcher.refusal(op, thrown, requestId), isPost);
+    return;
+  }
+  // A body that cannot be decoded is still answered through the op path: its error travels as the args.
+  const run = (body: Record<string, unknown> | ApiError) => {
+    const args = body instanceof ApiError ? body : { ...body, ...params };
+    deps.dispatcher
+      .run({ op, args, requestId, ...credentials, admitted, queueToken })
+      .then((reply) => sendJson(res, reply.status, reply.body, { requestId }));
+  };
 
-  if (op.http!.method !== "POST") {
+  if (!isPost) {
     run({});
     return;
   }
@@ -101,10 +122,22 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
     tooLarge();
     return;
   }
+  if (bodiesInFlight >= deps.maxInflightBodies) {
+    fail(new ApiError("UNAVAILABLE", "too many requests are sending bodies; retry shortly"), true);
+    return;
+  }
+  bodiesInFlight++;
+  let receiving = true;
+  releaseBody = () => {
+    if (!receiving) return;
+    receiving = false;
+    bodiesInFlight--;
+  };
   readBody(
     res,
     { maxBytes: deps.maxBodyBytes, timeoutMs: deps.bodyTimeoutMs },
     (raw) => {
+      releaseBody();
       if (raw.length === 0) return run({});
       let body: unknown;
       try {
@@ -117,6 +150,10 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
       }
       run(body as Record<string, unknown>);
     },
-    tooLarge,
+    () => {
+      releaseBody();
+      tooLarge();
+    },
+    () => releaseBody(),
   );
 }

@@ -73,8 +73,12 @@ export class Store {
       ),
       reservationById: prepare(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ?`),
       allBalances: prepare("SELECT id, balance FROM users"),
-      idempotencySince: prepare(
-        "SELECT user_id AS userId, key, fingerprint, status, response, created_at AS createdAt FROM idempotency WHERE created_at >= ?",
+      idempotencyRecord: prepare(
+        "SELECT user_id AS userId, key, fingerprint, status, response, created_at AS createdAt FROM idempotency WHERE user_id = ? AND key = ?",
+      ),
+      idempotencyLiveCount: prepare(
+        `SELECT COUNT(*) AS live, MIN(created_at) AS oldest FROM idempotency INDEXED BY idempotency_by_user_age
+         WHERE user_id = ? AND created_at >= ?`,
       ),
       allQueueTokens: prepare(
         `SELECT token, user_id AS userId, seq, status, joined_at AS joinedAt, activated_at AS activatedAt,
@@ -110,8 +114,14 @@ export class Store {
     return this.statements.allBalances.all() as { id: string; balance: number }[];
   }
 
-  idempotencySince(since: number): IdempotencyRow[] {
-    return this.statements.idempotencySince.all(since) as IdempotencyRow[];
+  idempotencyRecord(userId: string, key: string): IdempotencyRow | undefined {
+    return this.statements.idempotencyRecord.get(userId, key) as IdempotencyRow | undefined;
+  }
+
+  /** How many of the user's records were made at or after `since`, and when the first of them was (none: undefined). */
+  idempotencyLiveCount(userId: string, since: number): { live: number; oldest: number } | undefined {
+    const row = this.statements.idempotencyLiveCount.get(userId, since) as { live: number; oldest: number | null };
+    return row.oldest === null ? undefined : { live: row.live, oldest: row.oldest };
   }
 
   allQueueTokens(): QueueTokenRow[] {

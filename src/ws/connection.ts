@@ -6,6 +6,8 @@ import type { QueuedFrame } from "./outbox.js";
 
 export interface Connection {
   identity: Identity;
+  /** The client's address, read at the upgrade (per-address limits of later ops). */
+  address: string;
   /** The token its last queue.check got; gated ops use it unless args.token overrides. */
   queueToken: string | undefined;
   /** Queue pushes use the encoding of the queue.check that asked for them. */

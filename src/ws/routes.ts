@@ -3,9 +3,11 @@ import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 import type { Dispatcher } from "../api/dispatch.js";
 import type { Session } from "../api/op.js";
 import { opsByName } from "../api/ops/index.js";
-import { type RateLimit, TokenBucket } from "../api/rateLimit.js";
-import { type Authenticate, bearerToken, type Identity } from "../auth/users.js";
+import { type AddressLimiter, type RateLimit, TokenBucket } from "../api/rateLimit.js";
+import { type Authenticator, bearerToken, type Identity } from "../auth/users.js";
 import { ApiError, errorBody } from "../errors.js";
+import { clientAddress } from "../http/clientAddress.js";
+import { sendJson } from "../http/reply.js";
 import { decodeFrame, encodeFrame, encodeReply } from "./codec.js";
 import type { Connection } from "./connection.js";
 import * as outbox from "./outbox.js";
@@ -13,7 +15,10 @@ import { type QueuePushes, seatTopic } from "./pushes.js";
 
 export interface WsDeps {
   dispatcher: Dispatcher;
-  authenticate: Authenticate;
+  authenticator: Authenticator;
+  /** Every upgrade spends one token of its address (RATE_LIMIT_PER_IP). */
+  perAddress: AddressLimiter;
+  trustProxy: boolean;
   queuePushes: QueuePushes;
   maxFrameBytes: number;
   nextRequestId: () => string;
@@ -42,25 +47,25 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
       const key = req.getHeader("sec-websocket-key");
       const protocol = req.getHeader("sec-websocket-protocol");
       const extensions = req.getHeader("sec-websocket-extensions");
+      const address = clientAddress(res, deps.trustProxy ? req.getHeader("x-forwarded-for") : "", deps.trustProxy);
+      const refuse = (error: ApiError) => sendJson(res, error.status, errorBody(error), { closeConnection: true });
+      const now = Date.now();
+      // Checked before the token: a flood of upgrades costs a bucket lookup each, not an HMAC.
+      if (!deps.perAddress.take(address, now)) {
+        return refuse(new ApiError("RATE_LIMITED", "too many WebSocket upgrades from this address; slow down"));
+      }
       let identity: Identity;
       try {
-        identity = deps.authenticate(token);
+        identity = deps.authenticator.verify(token, now);
       } catch (error) {
-        const body = JSON.stringify(errorBody(error as ApiError));
-        res.cork(() => res.writeStatus("401 Unauthorized").writeHeader("content-type", "application/json").end(body));
-        return;
+        return refuse(error as ApiError);
       }
       if ((openByUser.get(identity.userId) ?? 0) >= deps.maxConnectionsPerUser) {
-        const body = JSON.stringify(
-          errorBody(new ApiError("RATE_LIMITED", `at most ${deps.maxConnectionsPerUser} connections per user`)),
-        );
-        res.cork(() =>
-          res.writeStatus("429 Too Many Requests").writeHeader("content-type", "application/json").end(body),
-        );
-        return;
+        return refuse(new ApiError("RATE_LIMITED", `at most ${deps.maxConnectionsPerUser} connections per user`));
       }
       const connection: Connection = {
         identity,
+        address,
         queueToken: undefined,
         queueBinary: false,
         lastQueuePosition: -1,
@@ -135,6 +140,7 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
       args,
       requestId,
       identity: connection.identity,
+      address: () => connection.address,
       queueToken: argToken ?? connection.queueToken,
       session: isBinary
         ? (connection.sessions.binary ??= sessionFor(ws, true, deps))

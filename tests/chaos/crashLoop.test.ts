@@ -16,6 +16,8 @@ const CLIENTS = 3;
 const USERS_PER_CLIENT = 4;
 const SEATS = 5000;
 const ENV = {
+  // The subject is durability under a flood of money operations, not their per-user rate.
+  MONEY_RATE_PER_SECOND: "0",
   QUEUE_ACTIVE_MAX: "10000",
   HOLD_TTL_MS: "3000",
   MAX_HOLDS_PER_USER: "4",

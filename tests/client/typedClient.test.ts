@@ -142,7 +142,9 @@ describe("dev login", () => {
   it("mints a JWT the server accepts when DEV_LOGIN=1", async () => {
     const login = await new HttpClient({ baseUrl: server.url }).call("dev.login", { name: "minted" });
     const balance = await new HttpClient({ baseUrl: server.url, token: login.token }).call("balance.get", {});
-    expect(balance).toEqual({ userId: "minted", balance: 0 });
+    // A dev-login identity is always "demo:<name>": it can never be a user of the real issuer.
+    expect(login.userId).toBe("demo:minted");
+    expect(balance).toEqual({ userId: "demo:minted", balance: 0 });
     expect(Date.parse(login.expiresAt) - Date.now()).toBeLessThanOrEqual(3600_000);
   });
 });

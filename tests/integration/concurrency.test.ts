@@ -177,7 +177,8 @@ async function balanceOf(user: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  s = await startServer();
+  // Concurrency of money operations is the subject here, not their per-user rate.
+  s = await startServer({ env: { MONEY_RATE_PER_SECOND: "0" } });
   viewerToken = await activeToken(s, VIEWER);
 });
 

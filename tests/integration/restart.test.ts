@@ -739,7 +739,7 @@ describe.each(["normal", "full"])("crash under load (DURABILITY=%s)", (durabilit
 });
 
 describe.each(["normal", "full"])("graceful shutdown (DURABILITY=%s)", (durability) => {
-  const ENV = { DURABILITY: durability };
+  const ENV = { DURABILITY: durability, MONEY_RATE_PER_SECOND: "0" };
 
   it("SIGTERM during a burst of charges exits with code 0, and every acknowledged charge is there after restart", async () => {
     const s1 = await start({ env: ENV });

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { http } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
-const ENV = { RATE_LIMIT_PER_SECOND: "0" };
+const ENV = { RATE_LIMIT_PER_SECOND: "0", MONEY_RATE_PER_SECOND: "0" };
 const mounts: string[] = [];
 const servers: TestServer[] = [];
 

@@ -21,7 +21,7 @@ export const balanceCharge = defineOp({
     if (amount > config.chargeMax) {
       throw new ApiError("INVALID_ARGUMENT", `amount must be at most ${config.chargeMax}`);
     }
-    const charge = async (extraWrite: (view: ChargeView) => () => void = () => () => {}) => {
+    const charge = async (extraWrite: (view: ChargeView) => () => void) => {
       if (actors.wallets.balanceOf(userId) + amount > config.balanceMax) {
         throw new ApiError("BALANCE_LIMIT", `the balance may not exceed ${config.balanceMax}`);
       }
@@ -34,8 +34,7 @@ export const balanceCharge = defineOp({
       });
       return view;
     };
-    if (key === undefined) return charge();
     const fingerprint = IdempotencyRecords.fingerprint("balance.charge", { amount });
-    return actors.idempotency.run(userId, key, fingerprint, 200, now, charge);
+    return actors.idempotency.run({ userId, key, fingerprint, successStatus: 200, now }, charge);
   },
 });

@@ -26,8 +26,7 @@ export const paymentsCreate = defineOp({
   }),
   handle({ reservationIds, idempotencyKey: key }, { actors, userId, now }) {
     const pay = actors.payments.pay.bind(actors.payments, userId, reservationIds, now);
-    if (key === undefined) return pay();
     const fingerprint = IdempotencyRecords.fingerprint("payments.create", { reservationIds });
-    return actors.idempotency.run(userId, key, fingerprint, 201, now, pay);
+    return actors.idempotency.run({ userId, key, fingerprint, successStatus: 201, now }, pay);
   },
 });

@@ -10,8 +10,8 @@ export const queueCheck = defineOp({
   gate: "user",
   args: z.object({ token: z.string().min(1).max(256).optional() }),
   result: queueStatus,
-  async handle(_args, { actors, userId, queueToken, now, session }) {
-    const status = await actors.queue.check(userId, queueToken, now);
+  async handle(_args, { actors, userId, queueToken, now, session, address }) {
+    const status = await actors.queue.check(userId, queueToken, now, address);
     session?.rememberQueueToken(status.token);
     return status;
   },
