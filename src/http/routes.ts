@@ -15,6 +15,8 @@ export interface HttpDeps {
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   nextRequestId: () => string;
+  /** Why storage cannot be trusted now (the database file was deleted or replaced), or undefined. */
+  storageProblem?: () => string | undefined;
 }
 
 const METHODS = { GET: "get", POST: "post", DELETE: "del" } as const;
@@ -30,12 +32,8 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
   }
 
   app.get("/healthz", (res: TrackedResponse) => {
-    const closing = deps.dispatcher.closing;
-    sendJson(
-      res,
-      closing ? 503 : 200,
-      closing ? errorBody(new ApiError("UNAVAILABLE", "shutting down")) : { ok: true },
-    );
+    const problem = deps.dispatcher.closing ? "shutting down" : deps.storageProblem?.();
+    sendJson(res, problem ? 503 : 200, problem ? errorBody(new ApiError("UNAVAILABLE", problem)) : { ok: true });
   });
 
   app.get("/metrics", (res: TrackedResponse) => {

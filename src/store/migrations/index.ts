@@ -2,9 +2,11 @@
 import * as initial from "./001-initial.js";
 import * as oneLiveIndex from "./002-one-index-for-live-seats.js";
 import * as noLedgerIndex from "./003-no-ledger-index.js";
+import * as meta from "./004-meta.js";
 
 export const migrations: readonly { version: number; up: string }[] = [
   { version: 1, up: initial.up },
   { version: 2, up: oneLiveIndex.up },
   { version: 3, up: noLedgerIndex.up },
+  { version: 4, up: meta.up },
 ];
