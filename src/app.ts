@@ -13,9 +13,8 @@ import { registerWebRoutes } from "./http/web.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { CommitQueue } from "./store/commitQueue.js";
-import { openDatabase } from "./store/db.js";
+import { openStorage } from "./store/openStorage.js";
 import { seedDemoCatalog } from "./store/seed.js";
-import { Store } from "./store/store.js";
 import { WriterThread } from "./store/writerThread.js";
 import { InlineWriter } from "./store/writes.js";
 import { assertNativeUws, uWS } from "./uws.js";
@@ -44,8 +43,9 @@ function demoCatalogFile(): string {
 
 export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
   assertNativeUws();
-  const db = openDatabase(config.dataDir, config.durability);
-  const store = new Store(db);
+  // Takes DATA_DIR's lock and checks the data before anything is served (a StartupError refuses).
+  const storage = openStorage(config, log);
+  const { db, store } = storage;
   if (config.seedDemo) {
     const seeded = seedDemoCatalog(store, demoCatalogFile(), Date.now());
     if (seeded > 0) log.info({ concerts: seeded }, "demo catalog loaded");
@@ -57,6 +57,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     config.durability === "full" ? await WriterThread.start(config.dataDir, config.durability) : new InlineWriter(db);
   const commits = new CommitQueue(store, writer, {
     onCommit: (seconds, writes) => metrics.commit(seconds, writes),
+    checkStorage: () => storage.identity.assertUnchanged(),
     onFatal: (error) => {
       log.fatal({ err: error }, "commit failed; stopping so that a restart rebuilds state from disk");
       options.onFatal(error);
@@ -119,6 +120,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     trustProxy: config.trustProxy,
     metricsToken: config.metricsToken,
     nextRequestId,
+    storageProblem: () => storage.identity.problem(),
   });
 
   registerWebRoutes(app);
@@ -149,7 +151,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
         await new Promise((done) => setImmediate(done));
         // close() exists on the native app but not in this build's type declarations.
         (app as unknown as { close(): void }).close();
-        db.close();
+        storage.close();
         log.info("closed");
       })();
       return closed;

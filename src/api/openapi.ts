@@ -8,11 +8,11 @@ import { errorBodySchema } from "./pushes.js";
 const OTHER_ROUTES: Record<string, Record<string, object>> = {
   "/healthz": {
     get: {
-      summary: "liveness: 200 while serving, 503 while shutting down",
+      summary: "liveness: 200 while serving, 503 while shutting down or once the database file was deleted or replaced",
       tags: ["operations"],
       responses: {
         "200": { description: "serving", content: json(z.object({ ok: z.literal(true) })) },
-        "503": { description: "shutting down", content: json(errorBodySchema) },
+        "503": { description: "shutting down, or storage lost (with Retry-After)", content: json(errorBodySchema) },
       },
     },
   },

@@ -3,6 +3,7 @@
 import type { HttpResponse } from "uWebSockets.js";
 import { STATUS_CODES } from "node:http";
 import { encodeOnce } from "../api/immutable.js";
+import { retryAfterOf } from "../errors.js";
 
 const statusLines = new Map<number, string>();
 
@@ -32,6 +33,8 @@ export function sendJson(
   res.cork(() => {
     res.writeStatus(statusLine(status)).writeHeader("content-type", "application/json");
     if (options.requestId) res.writeHeader("x-request-id", options.requestId);
+    const retryAfter = retryAfterOf(body);
+    if (retryAfter !== undefined) res.writeHeader("retry-after", String(retryAfter));
     res.end(json, options.closeConnection ?? false);
   });
 }

@@ -22,6 +22,8 @@ export interface HttpDeps {
   /** When set, GET /metrics needs it as a bearer token. */
   metricsToken: string | undefined;
   nextRequestId: () => string;
+  /** Why storage cannot be trusted now (the database file was deleted or replaced), or undefined. */
+  storageProblem?: () => string | undefined;
 }
 
 /** Bodies being received right now (see HttpDeps.maxInflightBodies). */
@@ -40,12 +42,8 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
   }
 
   app.get("/healthz", (res: TrackedResponse) => {
-    const closing = deps.dispatcher.closing;
-    sendJson(
-      res,
-      closing ? 503 : 200,
-      closing ? errorBody(new ApiError("UNAVAILABLE", "shutting down")) : { ok: true },
-    );
+    const problem = deps.dispatcher.closing ? "shutting down" : deps.storageProblem?.();
+    sendJson(res, problem ? 503 : 200, problem ? errorBody(new ApiError("UNAVAILABLE", problem)) : { ok: true });
   });
 
   app.get("/metrics", metricsRoute(deps.metrics, deps.metricsToken));

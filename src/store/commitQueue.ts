@@ -19,6 +19,12 @@ export interface CommitQueueHooks {
   onCommit?: (seconds: number, writes: number) => void;
   /** The commit failed: memory no longer matches disk, so the owner must stop the process. */
   onFatal: (error: unknown) => void;
+  /**
+   * Runs once per batch before it goes to the writer and throws when it must not commit (the
+   * database file was deleted or replaced): the batch then fails like any failed commit. Here,
+   * because every batch passes through this queue whichever writer applies it.
+   */
+  checkStorage?: () => void;
 }
 
 export class CommitQueue {
@@ -69,6 +75,7 @@ export class CommitQueue {
       return;
     }
     try {
+      this.hooks.checkStorage?.();
       for (const write of batch.writes) write();
     } catch (error) {
       this.store.takeWrites();

@@ -9,6 +9,11 @@ export type Db = Database.Database;
 /** DURABILITY as config.ts reads it: `synchronous` NORMAL or FULL. */
 export type Durability = Config["durability"];
 
+/** The database file of a data directory. */
+export function databasePath(dataDir: string): string {
+  return join(dataDir, "tickets.db");
+}
+
 /** The main thread's connection: opens the database and brings its schema up to date. */
 export function openDatabase(dataDir: string, durability: Durability): Db {
   const db = openConnection(dataDir, durability);
@@ -18,7 +23,7 @@ export function openDatabase(dataDir: string, durability: Durability): Db {
 
 /** One connection with the server's settings (each thread has its own; these pragmas are per connection). */
 export function openConnection(dataDir: string, durability: Durability): Db {
-  const db = new Database(join(dataDir, "tickets.db"));
+  const db = new Database(databasePath(dataDir));
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("foreign_keys = ON");
@@ -29,8 +34,14 @@ export function openConnection(dataDir: string, durability: Durability): Db {
   return db;
 }
 
-function migrate(db: Db): void {
-  const current = db.pragma("user_version", { simple: true }) as number;
+/** The number of migrations applied to `db` (0: a new or foreign database). */
+export function userVersion(db: Db): number {
+  return db.pragma("user_version", { simple: true }) as number;
+}
+
+/** Applies the migrations `db` has not had yet, each in its own transaction. */
+export function migrate(db: Db): void {
+  const current = userVersion(db);
   for (const migration of migrations) {
     if (migration.version <= current) continue;
     db.transaction(() => {

@@ -51,6 +51,13 @@ export interface QueueTokenRow {
   expiresAt: number | null;
 }
 
+export interface BalanceOffLedger {
+  userId: string;
+  /** null: ledger rows but no balance row. */
+  balance: number | null;
+  ledger: number;
+}
+
 const RESERVATION_COLUMNS = `id, user_id AS userId, schedule_id AS scheduleId, seat_no AS seatNo, price,
   status, expires_at AS expiresAt, created_at AS createdAt, payment_id AS paymentId`;
 
@@ -83,6 +90,14 @@ export class Store {
       allQueueTokens: prepare(
         `SELECT token, user_id AS userId, seq, status, joined_at AS joinedAt, activated_at AS activatedAt,
            expires_at AS expiresAt FROM queue_tokens ORDER BY seq`,
+      ),
+      // One grouped pass over users and ledger together, so that a user with ledger rows and no
+      // balance row, or a balance and no ledger rows, is compared too (a missing side counts 0).
+      balancesOffLedger: prepare(
+        `SELECT user_id AS userId, MAX(has_row) AS hasRow, SUM(balance) AS balance, SUM(amount) AS ledger
+         FROM (SELECT id AS user_id, balance, 0 AS amount, 1 AS has_row FROM users
+               UNION ALL SELECT user_id, 0, amount, 0 FROM ledger)
+         GROUP BY user_id HAVING SUM(balance) != SUM(amount) ORDER BY user_id`,
       ),
       maxIds: prepare(`SELECT
         (SELECT COALESCE(MAX(id), 0) FROM concerts) AS concert,
@@ -128,6 +143,13 @@ export class Store {
     return this.statements.allQueueTokens.all() as QueueTokenRow[];
   }
 
+  /** Users whose balance is not the sum of their ledger rows (none in a sound database). */
+  balancesOffLedger(): BalanceOffLedger[] {
+    return (this.statements.balancesOffLedger.all() as (BalanceOffLedger & { hasRow: number })[]).map(
+      ({ userId, hasRow, balance, ledger }) => ({ userId, balance: hasRow ? balance : null, ledger }),
+    );
+  }
+
   maxIds(): { concert: number; schedule: number; reservation: number; payment: number } {
     return this.statements.maxIds.get() as { concert: number; schedule: number; reservation: number; payment: number };
   }
@@ -148,6 +170,11 @@ export class Store {
     write();
     this.localWrites ??= new WriteStatements(this.db);
     this.localWrites.apply(this.takeWrites());
+  }
+
+  /** Records the time of this start in `meta`, at once: a write that fails here on a full disk, not on the first charge. */
+  recordStart(now: number): void {
+    this.writeNow(() => this.recorded.push(["setMeta", "last_start", new Date(now).toISOString()]));
   }
 
   insertConcert(concert: ConcertRow, now: number): void {

@@ -21,6 +21,7 @@ const WRITE_SQL = {
     "INSERT INTO queue_tokens (token, user_id, seq, status, joined_at, activated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   activateQueueToken: "UPDATE queue_tokens SET status = 'active', activated_at = ?, expires_at = ? WHERE token = ?",
   deleteQueueToken: "DELETE FROM queue_tokens WHERE token = ?",
+  setMeta: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 } as const;
 
 export type WriteName = keyof typeof WRITE_SQL;

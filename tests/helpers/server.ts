@@ -43,6 +43,16 @@ export interface TestServer {
   cleanup(): void;
 }
 
+/** startServer's failure when the process exits before it listens: its exit code and all it printed. */
+export class ServerExitedError extends Error {
+  constructor(
+    readonly exitCode: number | null,
+    readonly output: string,
+  ) {
+    super(`server exited with ${exitCode} before listening:\n${output}`);
+  }
+}
+
 export const TEST_AUTH_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -66,6 +76,8 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   });
   const logs: string[] = [];
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  // "close" comes after the output pipes have ended, so an early exit reports every line it printed.
+  const closed = new Promise<number | null>((done) => child.once("close", (code) => done(code)));
   createInterface({ input: child.stderr! }).on("line", (line) => logs.push(line));
   const port = await new Promise<number>((done, fail) => {
     const timer = setTimeout(() => {
@@ -79,9 +91,9 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
       clearTimeout(timer);
       done(JSON.parse(line).port as number);
     });
-    exited.then((code) => {
+    closed.then((code) => {
       clearTimeout(timer);
-      fail(new Error(`server exited with ${code} before listening:\n${logs.join("\n")}`));
+      fail(new ServerExitedError(code, logs.join("\n")));
     });
   });
   return {

@@ -1,6 +1,6 @@
 // Storage faults: a full disk and a database that turns read-only make mutations fail with
 // 503 UNAVAILABLE (never a success that is not durable) and stop the process with exit code 1;
-// a restart on the same files is consistent. The WAL stays bounded under constant writes.
+// a restart on the same files is consistent, and a restart on a full disk says so and exits. The WAL stays bounded under constant writes.
 // The fault tests mount small tmpfs filesystems, so they need root (they are skipped otherwise).
 import { execFileSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, test } from "vitest";
 import { http } from "../helpers/client.js";
-import { startServer, type TestServer } from "../helpers/server.js";
+import { ServerExitedError, startServer, type TestServer } from "../helpers/server.js";
 
 const ENV = { RATE_LIMIT_PER_SECOND: "0", MONEY_RATE_PER_SECOND: "0" };
 const mounts: string[] = [];
@@ -73,6 +73,19 @@ async function chargeUntilFailure(server: TestServer, user: string) {
   return { acknowledged, failures };
 }
 
+/** Fills the filesystem of `dir` to the last byte with a file named `filler`. */
+function fillToTheLastByte(dir: string): void {
+  const filler = openSync(join(dir, "filler"), "w");
+  const block = Buffer.alloc(64 * 1024, 1);
+  try {
+    for (;;) writeSync(filler, block);
+  } catch {}
+  try {
+    for (;;) writeSync(filler, Buffer.alloc(512, 1));
+  } catch {}
+  closeSync(filler);
+}
+
 function exitCode(server: TestServer): Promise<number | null> {
   if (server.child.exitCode !== null) return Promise.resolve(server.child.exitCode);
   return new Promise((done) => server.child.once("exit", (code) => done(code)));
@@ -88,16 +101,7 @@ describe.skipIf(!canMount)("storage faults (tmpfs; needs root)", () => {
       const user = "disk-full";
       const before = await http(server, "POST", "/v1/balance/charge", { user, body: { amount: 1000 } });
       expect(before.status).toBe(200);
-      // Fill the filesystem to the last byte.
-      const filler = openSync(join(dir, "filler"), "w");
-      const block = Buffer.alloc(64 * 1024, 1);
-      try {
-        for (;;) writeSync(filler, block);
-      } catch {}
-      try {
-        for (;;) writeSync(filler, Buffer.alloc(512, 1));
-      } catch {}
-      closeSync(filler);
+      fillToTheLastByte(dir);
 
       const { acknowledged, failures } = await chargeUntilFailure(server, user);
       expect(failures.length).toBeGreaterThan(0);
@@ -122,6 +126,41 @@ describe.skipIf(!canMount)("storage faults (tmpfs; needs root)", () => {
       console.log(
         `disk full: ${acknowledged} charges acknowledged after the disk filled, then ${failures.length} refusals`,
       );
+    },
+    60_000,
+  );
+
+  // Two ways in: a clean stop (the WAL is gone; opening it again needs space) caught by the free
+  // space check, and kill -9 (the WAL remains, reads work) with the check off, caught by the
+  // small write every start makes. Either way the server must not listen and die on the first write.
+  test.each([
+    ["after a clean stop", "stop", {}],
+    ["after kill -9, with DISK_MIN_FREE_BYTES=0", "kill", { DISK_MIN_FREE_BYTES: "0" }],
+  ] as const)(
+    "a restart on a full disk (%s) exits 1 saying the disk is full and how much is free; once space is freed it starts with its data",
+    async (_name, how, env) => {
+      const dir = tryMount(3 * 1024)!;
+      const first = await start(dir);
+      expect((await http(first, "POST", "/v1/balance/charge", { user: "full", body: { amount: 300 } })).status).toBe(
+        200,
+      );
+      if (how === "stop") expect(await first.stop()).toBe(0);
+      else await first.kill();
+      fillToTheLastByte(dir);
+
+      const refusal = await start(dir, env).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(ServerExitedError);
+      const { exitCode: code, output } = refusal as ServerExitedError;
+      expect(code).toBe(1);
+      expect(output).toMatch(/disk is full/);
+      expect(output).toMatch(/\b0 bytes free\b/);
+      expect(output).toContain(dir);
+      expect(output).not.toMatch(/^\s+at /m);
+
+      rmSync(join(dir, "filler"));
+      const restarted = await start(dir, env);
+      expect((await http(restarted, "GET", "/v1/balance", { user: "full" })).body.balance).toBe(300);
+      await restarted.stop();
     },
     60_000,
   );

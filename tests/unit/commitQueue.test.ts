@@ -130,6 +130,25 @@ describe.each([
     await expect(commits.commit(charge("refused", 1))).rejects.toMatchObject({ code: "UNAVAILABLE" });
     await expect(commits.afterPending()).rejects.toMatchObject({ code: "UNAVAILABLE" });
   });
+
+  it("a batch the storage check refuses fails like a failed commit: UNAVAILABLE, the owner told once, none of it on disk", async () => {
+    let deleted = false;
+    const checked = new CommitQueue(store, writer, {
+      onFatal: (error) => fatal.push(error),
+      checkStorage: () => {
+        if (deleted) throw new Error("the database file tickets.db was deleted");
+      },
+    });
+    await checked.commit(charge("before", 1));
+    deleted = true;
+    await expect(checked.commit(charge("after", 2))).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    expect(fatal).toHaveLength(1);
+    expect(String(fatal[0])).toContain("deleted");
+    expect(onDisk("SELECT id FROM users ORDER BY id")).toEqual([{ id: "before" }]);
+    // Nothing more commits, even if the check would pass again: memory already went past the disk.
+    deleted = false;
+    await expect(checked.commit(charge("later", 3))).rejects.toMatchObject({ code: "UNAVAILABLE" });
+  });
 });
 
 describe("the writer thread", () => {

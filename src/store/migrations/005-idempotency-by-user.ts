@@ -1,4 +1,4 @@
-// Schema version 4: idempotency records are read from disk (not all loaded at start), and a new
+// Schema version 5: idempotency records are read from disk (not all loaded at start), and a new
 // key is checked against its user's cap of live records: count them by user and age without
 // reading the stored responses.
 export const up = `
