@@ -9,6 +9,9 @@ export type Db = Database.Database;
 /** DURABILITY as config.ts reads it: `synchronous` NORMAL or FULL. */
 export type Durability = Config["durability"];
 
+/** The database file in DATA_DIR (its -wal and -shm sit beside it while the server runs). */
+export const databasePath = (dataDir: string): string => join(dataDir, "tickets.db");
+
 /** The main thread's connection: opens the database and brings its schema up to date. */
 export function openDatabase(dataDir: string, durability: Durability): Db {
   const db = openConnection(dataDir, durability);
@@ -18,7 +21,7 @@ export function openDatabase(dataDir: string, durability: Durability): Db {
 
 /** One connection with the server's settings (each thread has its own; these pragmas are per connection). */
 export function openConnection(dataDir: string, durability: Durability): Db {
-  const db = new Database(join(dataDir, "tickets.db"));
+  const db = new Database(databasePath(dataDir));
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("foreign_keys = ON");
