@@ -107,6 +107,11 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** DATA_DIR as an absolute path (unset or blank: ./data); creates nothing and generates no secret, so tools share it. */
+export function dataDirFrom(env: NodeJS.ProcessEnv): string {
+  return resolve(envSchema.shape.DATA_DIR.parse(env.DATA_DIR === "" ? undefined : env.DATA_DIR));
+}
+
 /** Parses `env`; secrets that are not given are generated once into DATA_DIR and reused. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const blankToUndefined = Object.fromEntries(
@@ -123,7 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && devLoginAsked === true) {
     throw new ConfigError("bad configuration: DEV_LOGIN=1 is not allowed with NODE_ENV=production");
   }
-  const dataDir = resolve(e.DATA_DIR);
+  const dataDir = dataDirFrom(env);
   mkdirSync(dataDir, { recursive: true });
   return {
     port: e.PORT,

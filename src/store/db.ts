@@ -9,10 +9,8 @@ export type Db = Database.Database;
 /** DURABILITY as config.ts reads it: `synchronous` NORMAL or FULL. */
 export type Durability = Config["durability"];
 
-/** The database file of a data directory. */
-export function databasePath(dataDir: string): string {
-  return join(dataDir, "tickets.db");
-}
+/** The database file in DATA_DIR (its -wal and -shm sit beside it while the server runs). */
+export const databasePath = (dataDir: string): string => join(dataDir, "tickets.db");
 
 /** The main thread's connection: opens the database and brings its schema up to date. */
 export function openDatabase(dataDir: string, durability: Durability): Db {
