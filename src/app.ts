@@ -8,6 +8,7 @@ import { AddressLimiter } from "./api/rateLimit.js";
 import { createAdminAuthenticator } from "./auth/admin.js";
 import { createAuthenticator } from "./auth/users.js";
 import type { Config } from "./config.js";
+import { withHead } from "./http/head.js";
 import { registerHttpRoutes } from "./http/routes.js";
 import { registerWebRoutes } from "./http/web.js";
 import type { Logger } from "./log.js";
@@ -111,7 +112,9 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
     maxBackpressureBytes: config.wsMaxBackpressureBytes,
   });
-  registerHttpRoutes(app, {
+  // Every GET route below also answers HEAD.
+  const routes = withHead(app);
+  registerHttpRoutes(routes, {
     dispatcher,
     metrics,
     maxBodyBytes: config.maxBodyBytes,
@@ -123,7 +126,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     storageProblem: () => storage.identity.problem(),
   });
 
-  registerWebRoutes(app);
+  registerWebRoutes(routes, { serveSourceMaps: !config.production });
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((done, fail) => {
     app.listen(config.host, config.port, (socket) => {

@@ -61,9 +61,16 @@ const OTHER_ROUTES: Record<string, Record<string, object>> = {
       responses: { "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } } },
     },
   },
+  "/favicon.ico": {
+    get: {
+      summary: "the page's icon (SVG)",
+      tags: ["web page"],
+      responses: { "200": { description: "SVG", content: { "image/svg+xml": { schema: { type: "string" } } } } },
+    },
+  },
   "/assets/{file}": {
     get: {
-      summary: "the page's script and style sheet",
+      summary: "the page's script, style sheet and icon, by content-hashed name (cached as immutable)",
       tags: ["web page"],
       parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
       responses: {

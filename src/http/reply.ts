@@ -4,6 +4,7 @@ import type { HttpResponse } from "uWebSockets.js";
 import { STATUS_CODES } from "node:http";
 import { encodeOnce } from "../api/immutable.js";
 import { retryAfterOf } from "../errors.js";
+import { API_HEADERS, type HeaderList } from "./headers.js";
 
 const statusLines = new Map<number, string>();
 
@@ -19,6 +20,26 @@ export function statusLine(status: number): string {
 /** A response that remembers whether the client went away (uWS forbids touching it then). */
 export interface TrackedResponse extends HttpResponse {
   done?: boolean;
+  /** A HEAD request: the reply has the GET's status and headers but no body (see head.ts). */
+  headOnly?: boolean;
+}
+
+function writeHeaders(res: HttpResponse, status: number, contentType: string, headers: HeaderList): void {
+  res.writeStatus(statusLine(status)).writeHeader("content-type", contentType);
+  for (const [name, value] of headers) res.writeHeader(name, value);
+}
+
+/** Ends with `body`, or for HEAD with only the Content-Length the body would have had. */
+function endWith(res: TrackedResponse, body: string, closeConnection = false): void {
+  if (!res.headOnly) {
+    res.end(body, closeConnection);
+    return;
+  }
+  // This uWS build leaves the response open when endWithoutBody() gets a length or a close flag
+  // (uNetworking/uWebSockets#1855), so the length is a plain header. HEAD never carries a body
+  // to refuse, so no HEAD reply asks to close the connection.
+  res.writeHeader("content-length", String(Buffer.byteLength(body)));
+  res.endWithoutBody();
 }
 
 export function sendJson(
@@ -31,18 +52,28 @@ export function sendJson(
   res.done = true;
   const json = encodeOnce(body, "json", JSON.stringify);
   res.cork(() => {
-    res.writeStatus(statusLine(status)).writeHeader("content-type", "application/json");
+    writeHeaders(res, status, "application/json", API_HEADERS);
+    // Every 429 and 503 says when to retry, whichever path made it (API.md).
+    if (status === 429 || status === 503) {
+      const retryAfter = retryAfterOf(body);
+      if (retryAfter !== undefined) res.writeHeader("retry-after", String(retryAfter));
+    }
     if (options.requestId) res.writeHeader("x-request-id", options.requestId);
-    const retryAfter = retryAfterOf(body);
-    if (retryAfter !== undefined) res.writeHeader("retry-after", String(retryAfter));
-    res.end(json, options.closeConnection ?? false);
+    endWith(res, json, options.closeConnection);
   });
 }
 
-export function sendText(res: TrackedResponse, status: number, contentType: string, text: string): void {
+export function sendText(
+  res: TrackedResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  headers: HeaderList = API_HEADERS,
+): void {
   if (res.done) return;
   res.done = true;
   res.cork(() => {
-    res.writeStatus(statusLine(status)).writeHeader("content-type", contentType).end(text);
+    writeHeaders(res, status, contentType, headers);
+    endWith(res, text);
   });
 }

@@ -1,9 +1,10 @@
 // The live seat-map page in real headless Chromium (Debian's chromium via playwright-core): holds and
 // sales show up in another browser without reloading, and a visitor waiting in a full queue is let
-// in by itself when a slot frees. A screenshot goes to tests/artifacts/.
+// in by itself when a slot frees; all of it under the page's strict Content-Security-Policy with no
+// violation. A screenshot goes to tests/artifacts/.
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type Page, type Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConcert } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
@@ -23,6 +24,10 @@ describe.runIf(available || inCi)("seat-map page in headless Chromium", () => {
   let server: TestServer;
   let browser: Browser;
   const navigations = new Map<Page, number>();
+  /** CSP violations (the DOM event, and Chromium's console report) and console errors, per visitor. */
+  const violations: string[] = [];
+  const consoleErrors: string[] = [];
+  const responses: Response[] = [];
 
   beforeAll(async () => {
     if (!available) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)`);
@@ -52,7 +57,18 @@ describe.runIf(available || inCi)("seat-map page in headless Chromium", () => {
 
   async function visitor(name: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // Runs before the page's own script (and is not subject to its CSP): reports every violation.
+    await context.exposeBinding("reportViolation", (_source, text: string) => violations.push(`${name}: ${text}`));
+    await context.addInitScript({
+      content: `document.addEventListener("securitypolicyviolation", (event) =>
+        reportViolation(event.violatedDirective + " blocked " + (event.blockedURI || "inline")));`,
+    });
     const page = await context.newPage();
+    page.on("console", (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) violations.push(`${name}: ${message.text()}`);
+      if (message.type() === "error") consoleErrors.push(`${name}: ${message.text()}`);
+    });
+    page.on("response", (response) => responses.push(response));
     page.on("framenavigated", (frame) => {
       if (frame === page.mainFrame()) navigations.set(page, (navigations.get(page) ?? 0) + 1);
     });
@@ -64,7 +80,7 @@ describe.runIf(available || inCi)("seat-map page in headless Chromium", () => {
 
   const seat = (page: Page, no: number) => page.locator(`#seats button[data-seat="${no}"]`);
 
-  it("shows holds and sales live across browsers and lets a waiting visitor in without reloading", async () => {
+  it("shows holds and sales live across browsers and lets a waiting visitor in without reloading, under the strict CSP with no violation", async () => {
     const started = Date.now();
     const alice = await visitor("alice");
     await expect.poll(() => seat(alice, 2000).count(), { timeout: 10_000 }).toBe(1);
@@ -115,6 +131,21 @@ describe.runIf(available || inCi)("seat-map page in headless Chromium", () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await bob.screenshot({ path: resolve(ARTIFACTS, "seatmap.png") });
     for (const page of [alice, bob, carol]) expect(navigations.get(page)).toBe(1);
+
+    // All of the above ran under the strict policy (so "no violation" means something) and broke none of it.
+    const document = responses.find((r) => r.url() === `${server.url}/`)!;
+    expect((await document.headerValue("content-security-policy")) ?? "").toMatch(
+      /^default-src 'none';.*frame-ancestors 'none'/,
+    );
+    expect(violations).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    // The script and style sheet came by content-hashed names, cacheable for a year.
+    const assets = responses.filter((r) => /\/assets\/app-[A-Z0-9]{8}\.(js|css)$/.test(r.url()));
+    expect(new Set(assets.map((r) => r.url().slice(r.url().lastIndexOf(".")))).size).toBe(2);
+    for (const asset of assets) {
+      expect(asset.status(), asset.url()).toBe(200);
+      expect(await asset.headerValue("cache-control"), asset.url()).toBe("public, max-age=31536000, immutable");
+    }
     console.log(`seat map of 2,000 seats: first render ${renderMs} ms after sign-in`);
   }, 60_000);
 });

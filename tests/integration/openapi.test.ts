@@ -58,7 +58,7 @@ describe("OpenAPI document", () => {
     const registered = recordRoutes((app) => {
       registerHttpRoutes(app, deps);
       registerWebSocket(app, deps);
-      registerWebRoutes(app);
+      registerWebRoutes(app, { serveSourceMaps: true });
     });
     // The generator as the source tree has it (the served document is the built copy of it).
     const generated = buildOpenApi(ops, "test") as unknown as typeof document;

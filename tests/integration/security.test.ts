@@ -3,8 +3,9 @@
 // authentication, per-address budgets, trusted proxies), the size of the line, metrics, and the
 // Retry-After of WebSocket error frames.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
@@ -84,13 +85,19 @@ describe("demo identities (a plain npm start: SEED_DEMO=1, so dev login is on)",
     const claims = JSON.parse(Buffer.from(login.body.token.split(".")[1], "base64url").toString());
     expect(claims).toMatchObject({ iss: "dev-login", sub: "demo:alice" });
     const asDemo = { authorization: `Bearer ${login.body.token}` };
-    expect((await http(s, "GET", "/v1/balance", { headers: asDemo })).body).toEqual({ userId: "demo:alice", balance: 0 });
+    expect((await http(s, "GET", "/v1/balance", { headers: asDemo })).body).toEqual({
+      userId: "demo:alice",
+      balance: 0,
+    });
     expect((await http(s, "GET", "/v1/balance", { user: "alice" })).body.balance).toBe(5000);
   });
 
   test("a JWT of the real issuer with a demo: subject is 401, and so is a dev-login token naming a real user", async () => {
     const exp = Math.floor(Date.now() / 1000) + 600;
-    for (const claims of [{ sub: "demo:alice", exp }, { sub: "alice", exp, iss: "dev-login" }]) {
+    for (const claims of [
+      { sub: "demo:alice", exp },
+      { sub: "alice", exp, iss: "dev-login" },
+    ]) {
       const reply = await http(s, "GET", "/v1/balance", { headers: { authorization: `Bearer ${signJwt(claims)}` } });
       expect(reply.status).toBe(401);
       expect(reply.body.error.code).toBe("UNAUTHENTICATED");
@@ -117,11 +124,21 @@ describe("production", () => {
   });
 
   test("NODE_ENV=production with DEV_LOGIN=1 is a configuration error: exit 2 with a message", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ticketing-production-"));
     const run = spawnSync(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, NODE_ENV: "production", DEV_LOGIN: "1", PORT: "0", DATA_DIR: "/nonexistent/x" },
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: "production",
+        DEV_LOGIN: "1",
+        PORT: "0",
+        HOST: "127.0.0.1",
+        DATA_DIR: dataDir,
+      },
       encoding: "utf8",
       timeout: 10_000,
+      killSignal: "SIGKILL",
     });
+    rmSync(dataDir, { recursive: true, force: true });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/DEV_LOGIN=1 is not allowed with NODE_ENV=production/);
   });
@@ -198,7 +215,9 @@ describe("unauthenticated traffic", () => {
     const failures = async (server: TestServer, xff: string, n: number) => {
       const statuses: number[] = [];
       for (let i = 0; i < n; i++) {
-        statuses.push((await http(server, "GET", "/v1/balance", { headers: { ...bad, "x-forwarded-for": xff } })).status);
+        statuses.push(
+          (await http(server, "GET", "/v1/balance", { headers: { ...bad, "x-forwarded-for": xff } })).status,
+        );
       }
       return statuses;
     };
@@ -221,7 +240,8 @@ describe("unauthenticated traffic", () => {
     expect(statuses).toEqual([101, 101, 101, 429]);
     const logins: number[] = [];
     const proxied = await start({ RATE_LIMIT_PER_IP: "1", RATE_LIMIT_PER_IP_BURST: "3", SEED_DEMO: "1" });
-    for (let i = 0; i < 4; i++) logins.push((await http(proxied, "POST", "/v1/dev/login", { body: { name: `n${i}` } })).status);
+    for (let i = 0; i < 4; i++)
+      logins.push((await http(proxied, "POST", "/v1/dev/login", { body: { name: `n${i}` } })).status);
     expect(logins).toEqual([200, 200, 200, 429]);
   });
 
@@ -262,7 +282,11 @@ describe("the money door", () => {
     expect((await charge(again, "c")).status).toBe(429);
     expect((await charge(again, "a")).body).toEqual({ userId: "cap", balance: 1 });
     // Keys of other users are their own.
-    const other = await http(again, "POST", "/v1/balance/charge", { user: "cap2", idempotencyKey: "c", body: { amount: 1 } });
+    const other = await http(again, "POST", "/v1/balance/charge", {
+      user: "cap2",
+      idempotencyKey: "c",
+      body: { amount: 1 },
+    });
     expect(other.status).toBe(200);
   });
 
@@ -302,9 +326,9 @@ describe("metrics", () => {
     const token = "metrics-token-0123456789";
     const s = await start({ METRICS_TOKEN: token });
     expect((await http(s, "GET", "/metrics")).status).toBe(401);
-    expect((await http(s, "GET", "/metrics", { headers: { authorization: "Bearer wrong-token-012345678" } })).status).toBe(
-      401,
-    );
+    expect(
+      (await http(s, "GET", "/metrics", { headers: { authorization: "Bearer wrong-token-012345678" } })).status,
+    ).toBe(401);
     const scrape = () => http(s, "GET", "/metrics", { headers: { authorization: `Bearer ${token}` } });
     const first = await scrape();
     expect(first.status).toBe(200);

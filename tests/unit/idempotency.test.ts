@@ -18,9 +18,11 @@ describe("idempotency records", () => {
   let db: Db;
   let store: Store;
   let commits: CommitQueue;
+  let runs = 0;
   const now = Date.now();
 
   beforeEach(() => {
+    runs = 0;
     dir = mkdtempSync(join(tmpdir(), "idempotency-"));
     db = openDatabase(dir, "normal");
     store = new Store(db);
@@ -47,10 +49,6 @@ describe("idempotency records", () => {
       return response;
     });
   }
-  let runs = 0;
-  beforeEach(() => {
-    runs = 0;
-  });
 
   const code = (attempt: Promise<unknown>) =>
     attempt.then(
@@ -73,7 +71,11 @@ describe("idempotency records", () => {
   it("memory does not grow with the number of records: 25,000 keys of one user leave a bounded cache, and the first still replays from disk", async () => {
     const records = new IdempotencyRecords(store, OPEN);
     for (let i = 0; i < 25_000; i++) await charge(records, "big", `k-${i}`);
-    const internals = records as unknown as { recent: { size: number }; inFlight: Map<string, unknown>; counts: { size: number } };
+    const internals = records as unknown as {
+      recent: { size: number };
+      inFlight: Map<string, unknown>;
+      counts: { size: number };
+    };
     expect(internals.recent.size).toBeLessThanOrEqual(10_000);
     expect(internals.inFlight.size).toBe(0);
     expect(internals.counts.size).toBe(1);
