@@ -46,11 +46,14 @@ export type QueueEvent =
   /** The host saw these tokens present (open connections): one event for the whole line. */
   | { type: "PRESENT"; tokens: Iterable<string>; now: number }
   | { type: "END"; token: string; now: number }
+  /** The host met an active token past its expiry before the tick did (a check-in of its user). */
+  | { type: "LAPSE"; token: string; now: number }
   | { type: "TICK"; now: number }
   | { type: "RESTORE"; entries: QueueEntry[]; now: number };
 
 export type QueueEmitted =
-  | { type: "admitted"; token: string; userId: string; activatedAt: number; expiresAt: number }
+  /** `joined`: admitted as it joined (its row is inserted active), not from the line at a tick. */
+  | { type: "admitted"; token: string; userId: string; activatedAt: number; expiresAt: number; joined: boolean }
   | { type: "left"; token: string; userId: string; reason: "idle" | "expired" | "ended" };
 
 const ADMISSION_WINDOW_MS = 60_000;
@@ -115,22 +118,22 @@ function forget(context: QueueContext, entry: QueueEntry): void {
 }
 
 /** Turns an entry active at `now`; the caller adjusts activeCount and takes it off the line. */
-function activate(context: QueueContext, entry: QueueEntry, now: number): QueueEmitted {
+function activate(context: QueueContext, entry: QueueEntry, now: number): void {
   entry.status = "active";
   entry.activatedAt = now;
   entry.expiresAt = now + context.config.activeTtlMs;
   context.activeOrder.add(entry.token);
   context.admissions.push(now);
-  return admitted(entry);
 }
 
-function admitted(entry: QueueEntry): QueueEmitted {
+function admitted(entry: QueueEntry, joined: boolean): QueueEmitted {
   return {
     type: "admitted",
     token: entry.token,
     userId: entry.userId,
     activatedAt: entry.activatedAt ?? 0,
     expiresAt: entry.expiresAt ?? 0,
+    joined,
   };
 }
 
@@ -177,6 +180,11 @@ export const queueMachine = setup({
     hasRoomAndNoLine: ({ context }) => context.activeCount < context.config.activeMax && context.line.size === 0,
     isWaitingToken: ({ context, event }) => "token" in event && context.byToken.get(event.token)?.status === "waiting",
     isKnownToken: ({ context, event }) => "token" in event && context.byToken.has(event.token),
+    isLapsedActive: ({ context, event }) => {
+      if (event.type !== "LAPSE") return false;
+      const entry = context.byToken.get(event.token);
+      return entry?.status === "active" && (entry.expiresAt ?? 0) <= event.now;
+    },
     // RESTORE rebuilds from the database at start; on a queue that already has tokens it
     // would collide seq numbers, so it is refused.
     isPristine: ({ context }) => context.byToken.size === 0,
@@ -194,7 +202,7 @@ export const queueMachine = setup({
     emitAdmitted: emit(({ context, event }) => {
       const entry = "token" in event ? context.byToken.get(event.token) : undefined;
       if (entry === undefined || entry.expiresAt === null) throw new Error("emitAdmitted runs after an admission");
-      return admitted(entry);
+      return admitted(entry, true);
     }),
     joinWaiting: ({ context, event }) => {
       if (event.type !== "JOIN") return;
@@ -213,14 +221,19 @@ export const queueMachine = setup({
       if (event.type !== "PRESENT") return;
       for (const token of event.tokens) seen(context, token, event.now);
     },
-    // Runs before endToken, while the entry is still known.
+    // Run before endToken, while the entry is still known.
     emitEnded: emit(({ context, event }) => {
       const entry = "token" in event ? context.byToken.get(event.token) : undefined;
       if (entry === undefined) throw new Error("emitEnded runs before endToken, on a known token");
       return left(entry, "ended");
     }),
+    emitLapsed: emit(({ context, event }) => {
+      const entry = "token" in event ? context.byToken.get(event.token) : undefined;
+      if (entry === undefined) throw new Error("emitLapsed runs before endToken, on a known token");
+      return left(entry, "expired");
+    }),
     endToken: ({ context, event }) => {
-      if (event.type !== "END") return;
+      if (event.type !== "END" && event.type !== "LAPSE") return;
       const entry = context.byToken.get(event.token);
       if (entry === undefined) return;
       forget(context, entry);
@@ -261,7 +274,8 @@ export const queueMachine = setup({
         if (entry === undefined) continue;
         context.idleOrder.delete(entry.token);
         context.activeCount++;
-        enqueue.emit(activate(context, entry, event.now));
+        activate(context, entry, event.now);
+        enqueue.emit(admitted(entry, false));
       }
       // The rate estimate only looks 60 s back; older admission times are dead weight.
       const stale = firstAfter(context.admissions, event.now - ADMISSION_WINDOW_MS);
@@ -321,6 +335,7 @@ export const queueMachine = setup({
         // Active and unknown tokens in the list are skipped: presence only matters in line.
         PRESENT: { actions: "refreshPresent" },
         END: { guard: "isKnownToken", actions: ["emitEnded", "endToken"] },
+        LAPSE: { guard: "isLapsedActive", actions: ["emitLapsed", "endToken"] },
         // Order matters: leavers free slots first, so the same tick can refill them.
         TICK: { actions: ["dropIdle", "expireActives", "admitWaiting"] },
         RESTORE: { guard: "isPristine", actions: "restore" },

@@ -1,6 +1,8 @@
 // Concerts and their schedule actors, addressed by id.
-import { immutable } from "../api/immutable.js";
+
 import { ApiError } from "../errors.js";
+import { immutable } from "../immutable.js";
+import type { Commits } from "../store/commitQueue.js";
 import type { ConcertRow, ScheduleRow, Store } from "../store/store.js";
 import type { IdSequence } from "./ids.js";
 import type { ScheduleActor } from "./schedule.js";
@@ -8,6 +10,12 @@ import type { ScheduleActor } from "./schedule.js";
 export interface NewConcert {
   title: string;
   schedules: { startsAt: string; seatCount: number; price: number }[];
+}
+
+export interface ConcertView {
+  id: number;
+  title: string;
+  schedules: { id: number; startsAt: string; totalSeats: number }[];
 }
 
 export class Catalog {
@@ -18,6 +26,7 @@ export class Catalog {
 
   constructor(
     private readonly store: Store,
+    private readonly commits: Commits,
     private readonly ids: { concert: IdSequence; schedule: IdSequence },
     private readonly makeSchedule: (row: ScheduleRow, seats: Uint8Array) => ScheduleActor,
   ) {}
@@ -62,10 +71,10 @@ export class Catalog {
   }
 
   /**
-   * Allocates ids for a new concert and returns its rows and the write that stores them; the
-   * caller adds it to memory (`install`) once that write is committed.
+   * Adds a concert with its schedules (ids allocated now); it joins the catalog once it is
+   * durable, so nobody can see or book what a crash could still take back.
    */
-  plan(input: NewConcert, now: number) {
+  async create(input: NewConcert, now: number): Promise<ConcertView> {
     const concert: ConcertRow = { id: this.ids.concert.next(), title: input.title };
     const schedules: ScheduleRow[] = input.schedules.map((s) => ({
       id: this.ids.schedule.next(),
@@ -74,15 +83,16 @@ export class Catalog {
       seatCount: s.seatCount,
       price: s.price,
     }));
-    const write = () => {
+    await this.commits.commit(() => {
       this.store.insertConcert(concert, now);
       for (const schedule of schedules) this.store.insertSchedule(schedule);
-    };
-    return { concert, schedules, write };
-  }
-
-  install(concert: ConcertRow, schedules: ScheduleRow[]): void {
+    });
     this.addConcert(concert);
     for (const row of schedules) this.addSchedule(row, new Uint8Array(row.seatCount));
+    return {
+      id: concert.id,
+      title: concert.title,
+      schedules: schedules.map((s) => ({ id: s.id, startsAt: s.startsAt, totalSeats: s.seatCount })),
+    };
   }
 }

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { type RateLimit, RateLimiter } from "../api/rateLimit.js";
 import { ApiError } from "../errors.js";
+import { noWrite, type Write } from "../store/commitQueue.js";
 import type { Store } from "../store/store.js";
 
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -78,11 +79,11 @@ export class IdempotencyRecords {
    * receives the write that stores the record, to be committed in the same transaction as the
    * work itself. A failed attempt stores nothing.
    */
-  async run<T>(request: MoneyRequest, perform: (recordWrite: (response: T) => () => void) => Promise<T>): Promise<T> {
+  async run<T>(request: MoneyRequest, perform: (recordWrite: (response: T) => Write) => Promise<T>): Promise<T> {
     const { userId, key, now } = request;
     if (key === undefined) {
       this.takeRate(userId, now);
-      return perform(() => () => {});
+      return perform(() => noWrite);
     }
     const id = pairKey(userId, key);
     const replay = this.lookup(id, userId, key, request.fingerprint, now);
@@ -91,15 +92,17 @@ export class IdempotencyRecords {
     this.takeRate(userId, now);
     const count = this.liveCount(userId, now);
     count.live++;
-    const recordWrite = (response: T) => () =>
-      this.store.insertIdempotency({
-        userId,
-        key,
-        fingerprint: request.fingerprint,
-        status: request.successStatus,
-        response: JSON.stringify(response),
-        createdAt: now,
-      });
+    const recordWrite =
+      (response: T): Write =>
+      () =>
+        this.store.insertIdempotency({
+          userId,
+          key,
+          fingerprint: request.fingerprint,
+          status: request.successStatus,
+          response: JSON.stringify(response),
+          createdAt: now,
+        });
     const attempt = perform(recordWrite);
     this.inFlight.set(id, { fingerprint: request.fingerprint, response: attempt });
     try {
@@ -115,7 +118,7 @@ export class IdempotencyRecords {
   }
 
   /** Deletes records older than 24 h on disk (memory only ever answers live ones). */
-  prune(now: number): () => void {
+  prune(now: number): Write {
     const cutoff = now - IDEMPOTENCY_RETENTION_MS;
     return () => this.store.deleteIdempotencyBefore(cutoff);
   }

@@ -8,7 +8,7 @@ import { Catalog } from "./catalog.js";
 import { IdempotencyRecords } from "./idempotency.js";
 import { IdSequence } from "./ids.js";
 import { Payments } from "./payments.js";
-import { QueueActor } from "./queue.js";
+import { QueueActor, type QueueHooks } from "./queue.js";
 import { Reservations } from "./reservations.js";
 import { ScheduleActor, type SeatDiff, seatMapFor } from "./schedule.js";
 import { Wallets } from "./wallets.js";
@@ -20,7 +20,6 @@ export interface Actors {
   payments: Payments;
   queue: QueueActor;
   idempotency: IdempotencyRecords;
-  commits: CommitQueue;
   /** Stops timers of every actor (shutdown). */
   stop(): void;
 }
@@ -30,11 +29,13 @@ export interface ActorOptions {
   store: Store;
   commits: CommitQueue;
   log: Logger;
-  /** Where seat diffs go (the WebSocket topics); set by the transport after start-up. */
+  /** Where seat diffs go (the WebSocket topics). */
   publishSeats: (diff: SeatDiff) => void;
+  /** What the waiting room tells the connections that follow a token (WebSocket pushes). */
+  queueHooks?: QueueHooks | undefined;
 }
 
-export function createActors({ config, store, commits, log, publishSeats }: ActorOptions): Actors {
+export function createActors({ config, store, commits, log, publishSeats, queueHooks }: ActorOptions): Actors {
   const now = Date.now();
   const max = store.maxIds();
   const ids = {
@@ -43,10 +44,9 @@ export function createActors({ config, store, commits, log, publishSeats }: Acto
     reservation: new IdSequence(max.reservation),
     payment: new IdSequence(max.payment),
   };
-  const commit = (write: () => void) => commits.commit(write);
-
   const catalog = new Catalog(
     store,
+    commits,
     ids,
     (row, seats) =>
       new ScheduleActor(row, seats, {
@@ -55,7 +55,7 @@ export function createActors({ config, store, commits, log, publishSeats }: Acto
         diffIntervalMs: config.seatDiffIntervalMs,
       }),
   );
-  const reservations = new Reservations(store, catalog, ids.reservation, commit, config.maxHoldsPerUser);
+  const reservations = new Reservations(store, catalog, ids.reservation, commits, config.maxHoldsPerUser);
 
   // Seat maps come from live reservations; held ones get their seat actors back with their
   // original expiresAt (those already past expire at once).
@@ -72,8 +72,8 @@ export function createActors({ config, store, commits, log, publishSeats }: Acto
   }
   for (const row of live) if (row.status === "held") reservations.restore(row);
 
-  const wallets = new Wallets(store);
-  const queue = new QueueActor(config.queue, store, commits, new AddressLimiter(config.rateLimitPerIp));
+  const wallets = new Wallets(store, commits, config.balanceMax);
+  const queue = new QueueActor(config.queue, store, commits, new AddressLimiter(config.rateLimitPerIp), queueHooks);
   queue.restore(store.allQueueTokens(), now);
   const idempotency = new IdempotencyRecords(store, {
     maxRecordsPerUser: config.idempotencyMaxPerUser,
@@ -81,7 +81,7 @@ export function createActors({ config, store, commits, log, publishSeats }: Acto
   });
   const payments = new Payments(store, reservations, wallets, queue, ids.payment, commits);
 
-  const pruneTimer = setInterval(() => void commit(idempotency.prune(Date.now())), 60 * 60 * 1000);
+  const pruneTimer = setInterval(() => void commits.commit(idempotency.prune(Date.now())), 60 * 60 * 1000);
   pruneTimer.unref();
   queue.start();
   log.info(
@@ -100,7 +100,6 @@ export function createActors({ config, store, commits, log, publishSeats }: Acto
     payments,
     queue,
     idempotency,
-    commits,
     stop() {
       clearInterval(pruneTimer);
       queue.stop();

@@ -1,7 +1,7 @@
 // Payments: all-or-nothing over several holds — debit, sale, end of the queue token — decided in
 // one turn and written in one transaction.
 import { ApiError } from "../errors.js";
-import type { CommitQueue } from "../store/commitQueue.js";
+import { type Commits, noWrite, type Write } from "../store/commitQueue.js";
 import type { Store } from "../store/store.js";
 import type { IdSequence } from "./ids.js";
 import type { QueueActor } from "./queue.js";
@@ -23,19 +23,19 @@ export class Payments {
     private readonly wallets: Wallets,
     private readonly queue: QueueActor,
     private readonly ids: IdSequence,
-    private readonly commits: CommitQueue,
+    private readonly commits: Commits,
   ) {}
 
   /**
    * Pays `reservationIds` for `userId`. Every check comes before any change, with no await in
    * between, so a failure changes nothing and no other request can interleave.
-   * `extraWrite` (the idempotency record) joins the same transaction.
+   * `recordWrite` (the idempotency record) joins the same transaction.
    */
   async pay(
     userId: string,
     reservationIds: number[],
     now: number,
-    extraWrite: (view: PaymentView) => () => void = () => () => {},
+    recordWrite: (view: PaymentView) => Write = () => noWrite,
   ): Promise<PaymentView> {
     const holds = reservationIds.map((id) => this.reservations.liveHoldOf(userId, id, now));
     const amount = holds.reduce((sum, hold) => sum + hold.price, 0);
@@ -48,7 +48,7 @@ export class Payments {
     const debit = this.wallets.move(userId, -amount, "payment", paymentId, now);
     this.queue.endFor(userId, now);
     const view: PaymentView = { paymentId, reservationIds, amount, balance: debit.balance, status: "paid" };
-    const record = extraWrite(view);
+    const record = recordWrite(view);
     await this.commits.commit(() => {
       this.store.insertPayment(paymentId, userId, amount, now);
       sale();

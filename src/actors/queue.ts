@@ -1,10 +1,11 @@
-// The waiting room's actor: the queue machine, its tick, its rows on disk and who is present.
+// The waiting room's actor: the queue machine, its tick, its rows on disk, and who follows which
+// token (presence): it decides what each follower is told, and the transport only encodes it.
 import { randomBytes } from "node:crypto";
 import { type Actor, createActor } from "xstate";
 import { etaSeconds, positionOf, type QueueEntry, queueMachine, waitingCount } from "../../machines/queue.js";
 import type { AddressLimiter } from "../api/rateLimit.js";
 import { ApiError } from "../errors.js";
-import type { CommitQueue } from "../store/commitQueue.js";
+import { type Commits, noWrite } from "../store/commitQueue.js";
 import type { QueueTokenRow, Store } from "../store/store.js";
 
 export interface QueueStatus {
@@ -29,22 +30,37 @@ export interface QueueSettings {
 /** A fan turned away from a full line is told to come back after this. */
 const FULL_LINE_RETRY_AFTER_SECONDS = 10;
 
+/** Something that follows a token (a WebSocket connection); opaque to the actor. */
+export type QueueListener = object;
+
+/** What a follower is told: its token's status, or that it left the line. */
+export type QueueUpdate =
+  | QueueStatus
+  | { token: string; status: "expired"; reason: string; position: 0; waiting: number; etaSeconds: 0 };
+
 export interface QueueHooks {
-  /** A token was admitted or left the line (pushes to the connections that checked it in). */
-  onTokenChange(token: string, change: { status: "active" } | { status: "expired"; reason: string }): void;
-  /** After each tick: positions may have moved. */
-  onTick(): void;
+  /** Tells `listener` about the token it follows (admitted, moved in line, left). */
+  push(listener: QueueListener, update: QueueUpdate): void;
 }
+
+const NO_HOOKS: QueueHooks = { push: () => {} };
+
+/** A waiter is told its new position at most once a second. */
+const POSITION_PUSH_INTERVAL_MS = 1000;
+/** Followed tokens looked at per second by the position sweep: bounds its cost with 100k waiters. */
+const POSITION_VISITS_PER_SECOND = 5000;
 
 export class QueueActor {
   private readonly machine: Actor<typeof queueMachine>;
-  /** Open WebSocket connections per token: a present waiter does not go idle. */
-  private readonly present = new Map<string, number>();
+  /** The listeners of each followed token: a token with one is present and does not go idle. */
+  private readonly followers = new Map<string, Set<QueueListener>>();
+  /** What each listener follows, and the position it was last told. */
+  private readonly following = new Map<QueueListener, { token: string; toldPosition: number }>();
   private presenceRefreshedAt = 0;
-  /** The token being joined right now (its admission, if immediate, is part of its insert). */
-  private joining: string | undefined;
+  /** The position sweep in progress (a live Map iterator), resumed at each tick. */
+  private sweep: MapIterator<[string, Set<QueueListener>]> | null = null;
+  private sweepStartedAt = 0;
   private timer: NodeJS.Timeout | null = null;
-  private hooks: QueueHooks = { onTokenChange: () => {}, onTick: () => {} };
   /** Check-ins past this turn's join budget, by user, in arrival order (see scheduleIntake). */
   private readonly intake = new Map<
     string,
@@ -56,9 +72,10 @@ export class QueueActor {
   constructor(
     private readonly settings: QueueSettings,
     private readonly store: Store,
-    private readonly commits: CommitQueue,
+    private readonly commits: Commits,
     /** New tokens per client address (RATE_LIMIT_PER_IP): one address cannot fill the line. */
     private readonly joinsPerAddress: AddressLimiter,
+    private readonly hooks: QueueHooks = NO_HOOKS,
   ) {
     this.machine = createActor(queueMachine, {
       input: {
@@ -68,23 +85,15 @@ export class QueueActor {
       },
     });
     // Every admission and departure is written in the batch of the turn that caused it.
-    this.machine.on("admitted", ({ token, activatedAt, expiresAt }) => {
-      // A token admitted as it joins is inserted already active (check), not updated after.
-      const write =
-        token === this.joining ? () => {} : () => this.store.activateQueueToken(token, activatedAt, expiresAt);
-      void this.commits.commit(write).then(() => this.hooks.onTokenChange(token, { status: "active" }));
+    this.machine.on("admitted", ({ token, activatedAt, expiresAt, joined }) => {
+      // A token admitted as it joins is inserted already active (join), not updated after.
+      const write = joined ? noWrite : () => this.store.activateQueueToken(token, activatedAt, expiresAt);
+      void this.commits.commit(write).then(() => this.tellAdmitted(token));
     });
     this.machine.on("left", ({ token, reason }) => {
-      this.present.delete(token);
-      void this.commits
-        .commit(() => this.store.deleteQueueToken(token))
-        .then(() => this.hooks.onTokenChange(token, { status: "expired", reason }));
+      void this.commits.commit(() => this.store.deleteQueueToken(token)).then(() => this.tellLeft(token, reason));
     });
     this.machine.start();
-  }
-
-  setHooks(hooks: QueueHooks): void {
-    this.hooks = hooks;
   }
 
   /** Puts back the tokens on disk (start-up); waiting ones get a fresh idle allowance. */
@@ -124,10 +133,10 @@ export class QueueActor {
     // Present tokens need a fresh lastSeenAt only well before they could go idle, not every tick.
     if (now - this.presenceRefreshedAt >= this.settings.waitingIdleMs / 2) {
       this.presenceRefreshedAt = now;
-      this.machine.send({ type: "PRESENT", tokens: this.present.keys(), now });
+      this.machine.send({ type: "PRESENT", tokens: this.followers.keys(), now });
     }
     this.machine.send({ type: "TICK", now });
-    this.hooks.onTick();
+    this.tellPositions(now);
   }
 
   /**
@@ -176,9 +185,7 @@ export class QueueActor {
     this.scheduleIntake();
     const token = newQueueToken();
     const seq = this.context.nextSeq;
-    this.joining = token;
     this.machine.send({ type: "JOIN", token, userId, now });
-    this.joining = undefined;
     const entry = this.context.byToken.get(token)!;
     const { status, joinedAt, activatedAt, expiresAt } = entry;
     await this.commits.commit(() =>
@@ -208,13 +215,13 @@ export class QueueActor {
     });
   }
 
-  /** The user's token if it is still live at `now` (an active one past its TTL is not). */
+  /** The user's token if it is still live at `now`; an active one past its TTL lapses here. */
   private liveEntryOf(userId: string, now: number): QueueEntry | undefined {
     const token = this.context.byUser.get(userId);
     const entry = token === undefined ? undefined : this.context.byToken.get(token);
     if (!entry) return undefined;
     if (entry.status === "active" && entry.expiresAt !== null && entry.expiresAt <= now) {
-      this.machine.send({ type: "TICK", now });
+      this.machine.send({ type: "LAPSE", token: entry.token, now });
       return undefined;
     }
     return entry;
@@ -255,21 +262,86 @@ export class QueueActor {
     if (token !== undefined) this.machine.send({ type: "END", token, now });
   }
 
-  /** An open WebSocket that checked in keeps its waiting token present. */
-  attach(token: string): void {
-    this.present.set(token, (this.present.get(token) ?? 0) + 1);
+  /**
+   * A listener (an open WebSocket that checked `token` in) arrives: it is told what happens to
+   * the token, and while it stays the token does not go idle. A listener follows one token.
+   */
+  follow(listener: QueueListener, token: string, now: number): void {
+    if (this.following.get(listener)?.token === token) return;
+    this.unfollow(listener, now);
+    this.following.set(listener, { token, toldPosition: this.status(token, now)?.position ?? -1 });
+    let set = this.followers.get(token);
+    if (!set) this.followers.set(token, (set = new Set()));
+    set.add(listener);
   }
 
-  detach(token: string, now: number): void {
-    const count = this.present.get(token);
-    if (count === undefined) return;
-    if (count > 1) {
-      this.present.set(token, count - 1);
-      return;
+  /** The listener left (its socket closed); the idle clock of its token starts when the last one goes. */
+  unfollow(listener: QueueListener, now: number): void {
+    const followed = this.following.get(listener);
+    if (followed === undefined) return;
+    this.following.delete(listener);
+    const set = this.followers.get(followed.token);
+    set?.delete(listener);
+    if (set?.size !== 0) return;
+    this.followers.delete(followed.token);
+    if (this.context.byToken.has(followed.token)) this.machine.send({ type: "SEEN", token: followed.token, now });
+  }
+
+  /** The token `listener` follows (the one a WebSocket uses for gated ops), if any. */
+  followedBy(listener: QueueListener): string | undefined {
+    return this.following.get(listener)?.token;
+  }
+
+  private tellAdmitted(token: string): void {
+    const listeners = this.followers.get(token);
+    if (!listeners) return;
+    const status = this.status(token, Date.now());
+    if (!status) return;
+    for (const listener of listeners) this.tell(listener, status);
+  }
+
+  private tellLeft(token: string, reason: string): void {
+    const listeners = this.followers.get(token);
+    if (!listeners) return;
+    this.followers.delete(token);
+    const update: QueueUpdate = { token, status: "expired", reason, position: 0, waiting: this.waiting, etaSeconds: 0 };
+    for (const listener of listeners) {
+      this.following.delete(listener);
+      this.hooks.push(listener, update);
     }
-    this.present.delete(token);
-    // The idle clock starts when the last socket goes.
-    if (this.context.byToken.has(token)) this.machine.send({ type: "SEEN", token, now });
+  }
+
+  /**
+   * After a tick: tell waiting followers whose position moved. The sweep visits a bounded number
+   * of tokens per tick and starts over at most once a second, so one tick never stalls the
+   * event loop, however long the line; admission and departure are told at once.
+   */
+  private tellPositions(now: number): void {
+    if (this.sweep === null) {
+      if (now - this.sweepStartedAt < POSITION_PUSH_INTERVAL_MS) return;
+      this.sweep = this.followers.entries();
+      this.sweepStartedAt = now;
+    }
+    const budget = Math.max(100, (POSITION_VISITS_PER_SECOND * this.settings.tickMs) / 1000);
+    for (let visits = 0; visits < budget; visits++) {
+      const next = this.sweep.next();
+      if (next.done) {
+        this.sweep = null;
+        return;
+      }
+      const [token, listeners] = next.value;
+      const status = this.status(token, now);
+      if (status?.status !== "waiting") continue;
+      for (const listener of listeners) {
+        if (this.following.get(listener)?.toldPosition !== status.position) this.tell(listener, status);
+      }
+    }
+  }
+
+  private tell(listener: QueueListener, status: QueueStatus): void {
+    const followed = this.following.get(listener);
+    if (followed) followed.toldPosition = status.position;
+    this.hooks.push(listener, status);
   }
 }
 

@@ -1,6 +1,7 @@
 // Reservations: live holds (virtual seat actors judged by the seat machine, their expiries on one
 // timer heap), their end by release, expiry or sale, and lookups of any reservation ever made.
 import { ApiError } from "../errors.js";
+import { type Commits, noWrite, type Write } from "../store/commitQueue.js";
 import type { ReservationRow, ReservationStatus, Store } from "../store/store.js";
 import type { Catalog } from "./catalog.js";
 import { ExpiryHeap } from "./expiries.js";
@@ -16,8 +17,6 @@ export interface ReservationView {
   expiresAt: string;
 }
 
-type Commit = (write: () => void) => Promise<void>;
-
 export class Reservations {
   private readonly live = new Map<number, Hold>();
   private readonly liveByUser = new Map<string, Set<number>>();
@@ -29,7 +28,7 @@ export class Reservations {
     private readonly store: Store,
     private readonly catalog: Catalog,
     private readonly ids: IdSequence,
-    private readonly commit: Commit,
+    private readonly commits: Commits,
     private readonly maxHoldsPerUser: number,
   ) {}
 
@@ -66,7 +65,7 @@ export class Reservations {
     };
     schedule.hold(seatNo);
     this.track(hold);
-    await this.commit(() => this.store.insertHold(hold));
+    await this.commits.commit(() => this.store.insertHold(hold));
     return view(hold, "held");
   }
 
@@ -140,7 +139,7 @@ export class Reservations {
   }
 
   /** Sells live holds (already checked in this turn); returns the write that records the sale. */
-  sell(holds: Hold[], paymentId: number): () => void {
+  sell(holds: Hold[], paymentId: number): Write {
     for (const hold of holds) {
       if (!seatRules.pay(hold, hold.userId)) throw new Error(`seat machine refused PAY of ${hold.reservationId}`);
     }
@@ -166,14 +165,14 @@ export class Reservations {
     mine.add(hold.reservationId);
   }
 
-  private untrack(hold: Hold, status: ReservationStatus, write: () => void = () => {}): Promise<void> {
+  private untrack(hold: Hold, status: ReservationStatus, write: Write = noWrite): Promise<void> {
     this.live.delete(hold.reservationId);
     this.expiries.remove(hold);
     const mine = this.liveByUser.get(hold.userId);
     mine?.delete(hold.reservationId);
     if (mine?.size === 0) this.liveByUser.delete(hold.userId);
     this.settling.set(hold.reservationId, { hold, status });
-    return this.commit(write).then(() => {
+    return this.commits.commit(write).then(() => {
       this.settling.delete(hold.reservationId);
     });
   }

@@ -10,7 +10,7 @@ import {
   type SeatStatusName,
   scheduleMachine,
 } from "../../machines/schedule.js";
-import { immutable } from "../api/immutable.js";
+import { immutable } from "../immutable.js";
 import type { ScheduleRow } from "../store/store.js";
 
 export interface SeatsView {

@@ -2,8 +2,8 @@
 
 import type { HttpResponse } from "uWebSockets.js";
 import { STATUS_CODES } from "node:http";
-import { encodeOnce } from "../api/immutable.js";
 import { retryAfterOf } from "../errors.js";
+import { encodeOnce } from "../immutable.js";
 import { API_HEADERS, type HeaderList } from "./headers.js";
 
 const statusLines = new Map<number, string>();

@@ -3,10 +3,10 @@
 import type { TemplatedApp } from "uWebSockets.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { buildOpenApi } from "../api/openapi.js";
 import { ops } from "../api/ops/index.js";
 import { ApiError, errorBody } from "../errors.js";
+import { projectPath } from "../projectPath.js";
 import { IMMUTABLE_HEADERS, PAGE_HEADERS, REVALIDATE_HEADERS } from "./headers.js";
 import { sendJson, sendText, type TrackedResponse } from "./reply.js";
 
@@ -23,9 +23,9 @@ export interface WebOptions {
   serveSourceMaps: boolean;
 }
 
-/** dist/src/http/web.js → dist/web; none when the page was not built. */
+/** dist/web, built by `npm run build`; none when the page was not built. */
 function webDir(): string | undefined {
-  const dir = fileURLToPath(new URL("../../web/", import.meta.url));
+  const dir = projectPath("dist", "web");
   return existsSync(join(dir, "index.html")) ? dir : undefined;
 }
 
@@ -39,11 +39,7 @@ function readTextFiles(dir: string, keep: (name: string) => boolean): Map<string
 }
 
 function packageVersion(): string {
-  for (const relative of ["../../../package.json", "../../package.json"]) {
-    const file = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-  }
-  return "0.0.0";
+  return (JSON.parse(readFileSync(projectPath("package.json"), "utf8")) as { version: string }).version;
 }
 
 export function registerWebRoutes(app: TemplatedApp, options: WebOptions): void {

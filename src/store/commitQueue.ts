@@ -4,10 +4,21 @@
 // event loop goes on with the next turn and the replies go out when the commit is reported.
 import { ApiError } from "../errors.js";
 import type { Store } from "./store.js";
-import type { Writer } from "./writes.js";
+import type { Writer } from "./writer.js";
 
 /** Records writes through the Store's write methods; runs when its turn's batch is formed. */
 export type Write = () => void;
+
+/** A write that changes nothing (an op with no idempotency record, say). */
+export const noWrite: Write = () => {};
+
+/** What every service is given to make its writes durable (the CommitQueue, or a test's stand-in). */
+export interface Commits {
+  /** Queues `write` for this turn's transaction; resolves once that transaction is committed. */
+  commit(write: Write): Promise<void>;
+  /** Resolves once every write queued so far is committed. */
+  afterPending(): Promise<void>;
+}
 
 interface Pending {
   writes: Write[];
@@ -27,7 +38,7 @@ export interface CommitQueueHooks {
   checkStorage?: () => void;
 }
 
-export class CommitQueue {
+export class CommitQueue implements Commits {
   private pending: Pending | null = null;
   /** Resolves when the batch sent last has committed (batches commit in the order sent). */
   private lastSent: Promise<void> = Promise.resolve();

@@ -1,7 +1,7 @@
 // The server's storage API: reads run here, on the main thread's connection; writes are
-// recorded as data (writes.ts) for the group commit to apply.
+// recorded as data (writeStatements.ts) for the group commit to apply.
 import type { Db } from "./db.js";
-import { type WriteOp, WriteStatements } from "./writes.js";
+import { type WriteOp, WriteStatements } from "./writeStatements.js";
 
 export type ReservationStatus = "held" | "paid" | "expired" | "released";
 

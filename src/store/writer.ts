@@ -1,52 +1,9 @@
-// The writer thread: owns the database connection that writes. It applies each batch the main
-// thread's group commit sends (writerThread.ts) in one transaction, in the order they come, and
-// answers each one. After a failed batch it applies nothing more: later batches may build on
-// the one that failed, so they are refused, and the main thread stops the process.
-import { parentPort, workerData } from "node:worker_threads";
-import { type Durability, openConnection } from "./db.js";
-import { type WriteOp, WriteStatements } from "./writes.js";
+// The boundary of the group commit: something that applies batches of writes, in order.
+import type { WriteOp } from "./writeStatements.js";
 
-export interface WriterOptions {
-  dataDir: string;
-  durability: Durability;
+/** Applies batches in the order given, each in one transaction; resolves with its commit time in seconds. */
+export interface Writer {
+  write(ops: WriteOp[]): Promise<number>;
+  /** Waits for the batches already given, then stops (shutdown). */
+  close(): Promise<void>;
 }
-
-export type ToWriter = { type: "batch"; ops: WriteOp[] } | { type: "close" };
-export type FromWriter =
-  | { type: "ready" }
-  | { type: "committed"; seconds: number }
-  | { type: "failed"; message: string; code?: string }
-  | { type: "closed" };
-
-const port = parentPort;
-if (port === null) throw new Error("writer.ts runs as a worker thread");
-const { dataDir, durability } = workerData as WriterOptions;
-const db = openConnection(dataDir, durability);
-const writes = new WriteStatements(db);
-let failure: { message: string; code?: string } | null = null;
-
-const reply = (message: FromWriter) => port.postMessage(message);
-
-port.on("message", (message: ToWriter) => {
-  if (message.type === "close") {
-    db.close();
-    reply({ type: "closed" });
-    port.close();
-    return;
-  }
-  if (failure !== null) {
-    reply({ type: "failed", ...failure });
-    return;
-  }
-  const started = performance.now();
-  try {
-    if (message.ops.length > 0) writes.apply(message.ops);
-  } catch (error) {
-    const { message: text, code } = error as { message?: string; code?: string };
-    failure = { message: text ?? String(error), ...(code ? { code } : {}) };
-    reply({ type: "failed", ...failure });
-    return;
-  }
-  reply({ type: "committed", seconds: (performance.now() - started) / 1000 });
-});
-reply({ type: "ready" });

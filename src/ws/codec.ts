@@ -1,6 +1,6 @@
 // Frame encodings: text frames are JSON, binary frames MessagePack.
 import { Packr, Unpackr } from "msgpackr";
-import { encodeOnce } from "../api/immutable.js";
+import { encodeOnce } from "../immutable.js";
 
 const packr = new Packr({ useRecords: false });
 // Plain maps as objects and 64-bit integers as numbers: the schemas then judge what arrived.

@@ -4,13 +4,7 @@
 // outbox and goes out corked with the reply, one syscall instead of two. Pushes with no reply
 // behind them (admissions at a tick, position updates) leave at the end of the turn.
 import type { WebSocket } from "uWebSockets.js";
-import type { Connection } from "./connection.js";
-
-export interface QueuedFrame {
-  /** Encoded when it leaves: msgpackr reuses its buffer, so bytes are not kept across a turn. */
-  encode(): string | Buffer;
-  isBinary: boolean;
-}
+import type { Connection, QueuedFrame } from "./connection.js";
 
 const withPushes = new Set<WebSocket<Connection>>();
 let flushScheduled = false;

@@ -1,5 +1,6 @@
 // WebSocket transport at /v1/ws: authenticates the upgrade, decodes frames, runs ops, replies.
 import type { TemplatedApp, WebSocket } from "uWebSockets.js";
+import type { QueueActor } from "../actors/queue.js";
 import type { Dispatcher } from "../api/dispatch.js";
 import type { Session } from "../api/op.js";
 import { opsByName } from "../api/ops/index.js";
@@ -11,7 +12,7 @@ import { sendJson } from "../http/reply.js";
 import { decodeFrame, encodeFrame, encodeReply } from "./codec.js";
 import type { Connection } from "./connection.js";
 import * as outbox from "./outbox.js";
-import { type QueuePushes, seatTopic } from "./pushes.js";
+import { seatTopic } from "./pushes.js";
 
 export interface WsDeps {
   dispatcher: Dispatcher;
@@ -19,7 +20,8 @@ export interface WsDeps {
   /** Every upgrade spends one token of its address (RATE_LIMIT_PER_IP). */
   perAddress: AddressLimiter;
   trustProxy: boolean;
-  queuePushes: QueuePushes;
+  /** The waiting room: told when a connection follows a token and when it goes. */
+  queue: QueueActor;
   maxFrameBytes: number;
   nextRequestId: () => string;
   /** Frames per connection (the dispatcher also limits per user). */
@@ -66,9 +68,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
       const connection: Connection = {
         identity,
         address,
-        queueToken: undefined,
         queueBinary: false,
-        lastQueuePosition: -1,
         closed: false,
         frames: new TokenBucket(deps.rateLimit, Date.now()),
         sessions: {},
@@ -89,7 +89,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
       const left = (openByUser.get(connection.identity.userId) ?? 1) - 1;
       if (left > 0) openByUser.set(connection.identity.userId, left);
       else openByUser.delete(connection.identity.userId);
-      deps.queuePushes.unfollow(ws, Date.now());
+      deps.queue.unfollow(ws, Date.now());
     },
   });
 }
@@ -141,7 +141,7 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
       requestId,
       identity: connection.identity,
       address: () => connection.address,
-      queueToken: argToken ?? connection.queueToken,
+      queueToken: argToken ?? deps.queue.followedBy(ws),
       session: isBinary
         ? (connection.sessions.binary ??= sessionFor(ws, true, deps))
         : (connection.sessions.text ??= sessionFor(ws, false, deps)),
@@ -162,7 +162,7 @@ function sessionFor(ws: WebSocket<Connection>, isBinary: boolean, deps: WsDeps):
       const connection = ws.getUserData();
       if (connection.closed) return;
       connection.queueBinary = isBinary;
-      deps.queuePushes.follow(ws, token, Date.now());
+      deps.queue.follow(ws, token, Date.now());
     },
     subscribeSeats(scheduleId) {
       if (ws.getUserData().closed) return;

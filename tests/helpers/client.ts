@@ -1,5 +1,6 @@
 // Small HTTP and WebSocket clients for tests: typed just enough to read replies and pushes.
 import { Packr } from "msgpackr";
+import { expect } from "vitest";
 import WebSocket from "ws";
 import { CONTRACT_ERRORS } from "./contract.js";
 import { type TestServer, userJwt } from "./server.js";
@@ -186,4 +187,18 @@ export function fromHttp(reply: HttpReply, okStatus: number): Result {
 export function fromWs(message: WsMessage): Result {
   if (message.ok === true) return { ok: true, data: message.data };
   return { ok: false, code: message.error?.code ?? `bad frame ${JSON.stringify(message)}`, data: message.error };
+}
+
+/** Asserts that `reply` is the contract error `code` with `status` and a message for people. */
+export function expectError(reply: HttpReply, status: number, code: string): void {
+  expect(reply.status, reply.text).toBe(status);
+  expect(reply.body?.error?.code, reply.text).toBe(code);
+  expect(typeof reply.body.error.message, reply.text).toBe("string");
+  expect(reply.body.error.message.length, reply.text).toBeGreaterThan(0);
+}
+
+/** A maker of user ids unique within a test file: `uid("alice")` → `<prefix>-alice-1`, `-2`, ... */
+export function uniqueIds(prefix: string): (name: string) => string {
+  let counter = 0;
+  return (name) => `${prefix}-${name}-${++counter}`;
 }

@@ -1,17 +1,10 @@
 // HTTP contract: user identity (JWT) and admin credentials.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { adminHeaders, type HttpReply, http } from "../helpers/client.js";
+import { adminHeaders, expectError, http, uniqueIds } from "../helpers/client.js";
 import { signJwt, startServer, TEST_AUTH_SECRET, type TestServer, userJwt } from "../helpers/server.js";
 
-function expectError(reply: HttpReply, status: number, code: string): void {
-  expect(reply.status, reply.text).toBe(status);
-  expect(reply.body?.error?.code, reply.text).toBe(code);
-  expect(typeof reply.body.error.message, reply.text).toBe("string");
-  expect(reply.body.error.message.length, reply.text).toBeGreaterThan(0);
-}
-
 let counter = 0;
-const uid = (name: string): string => `u-auth-${name}-${++counter}`;
+const uid = uniqueIds("u-auth");
 const now = (): number => Math.floor(Date.now() / 1000);
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url");
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });

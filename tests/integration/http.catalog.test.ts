@@ -1,17 +1,10 @@
 // HTTP contract: concerts, schedules, seat maps and the admin endpoint that creates them.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { activeToken, adminHeaders, createConcert, type HttpReply, http } from "../helpers/client.js";
+import { activeToken, adminHeaders, createConcert, expectError, http, uniqueIds } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
-function expectError(reply: HttpReply, status: number, code: string): void {
-  expect(reply.status, reply.text).toBe(status);
-  expect(reply.body?.error?.code, reply.text).toBe(code);
-  expect(typeof reply.body.error.message, reply.text).toBe("string");
-  expect(reply.body.error.message.length, reply.text).toBeGreaterThan(0);
-}
-
 let counter = 0;
-const uid = (name: string): string => `u-cat-${name}-${++counter}`;
+const uid = uniqueIds("u-cat");
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
 
 let s: TestServer;

@@ -1,17 +1,9 @@
 // HTTP contract: unknown routes, body limits, body parsing, /healthz and /metrics.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { activeToken, adminHeaders, type HttpReply, http } from "../helpers/client.js";
+import { activeToken, adminHeaders, expectError, http, uniqueIds } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
-function expectError(reply: HttpReply, status: number, code: string): void {
-  expect(reply.status, reply.text).toBe(status);
-  expect(reply.body?.error?.code, reply.text).toBe(code);
-  expect(typeof reply.body.error.message, reply.text).toBe("string");
-  expect(reply.body.error.message.length, reply.text).toBeGreaterThan(0);
-}
-
-let counter = 0;
-const uid = (name: string): string => `u-err-${name}-${++counter}`;
+const uid = uniqueIds("u-err");
 
 let s: TestServer;
 

@@ -1,17 +1,10 @@
 // HTTP contract: balance, charges, payments and Idempotency-Key.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { activeToken, createConcert, type HttpReply, http } from "../helpers/client.js";
+import { activeToken, createConcert, expectError, http, uniqueIds } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
-function expectError(reply: HttpReply, status: number, code: string): void {
-  expect(reply.status, reply.text).toBe(status);
-  expect(reply.body?.error?.code, reply.text).toBe(code);
-  expect(typeof reply.body.error.message, reply.text).toBe("string");
-  expect(reply.body.error.message.length, reply.text).toBeGreaterThan(0);
-}
-
 let counter = 0;
-const uid = (name: string): string => `u-pay-${name}-${++counter}`;
+const uid = uniqueIds("u-pay");
 
 async function balanceOf(s: TestServer, user: string): Promise<number> {
   const reply = await http(s, "GET", "/v1/balance", { user });

@@ -1,17 +1,9 @@
 // HTTP contract: seat holds (POST/GET/DELETE /v1/reservations), hold limits and hold expiry.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { activeToken, createConcert, type HttpReply, http } from "../helpers/client.js";
+import { activeToken, createConcert, expectError, type HttpReply, http, uniqueIds } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
-function expectError(reply: HttpReply, status: number, code: string): void {
-  expect(reply.status, reply.text).toBe(status);
-  expect(reply.body?.error?.code, reply.text).toBe(code);
-  expect(typeof reply.body.error.message, reply.text).toBe("string");
-  expect(reply.body.error.message.length, reply.text).toBeGreaterThan(0);
-}
-
-let counter = 0;
-const uid = (name: string): string => `u-res-${name}-${++counter}`;
+const uid = uniqueIds("u-res");
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 

@@ -10,9 +10,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/errors.js";
 import { CommitQueue } from "../../src/store/commitQueue.js";
 import { type Db, openDatabase } from "../../src/store/db.js";
+import { InlineWriter } from "../../src/store/inlineWriter.js";
 import { Store } from "../../src/store/store.js";
-import { WriterThread } from "../../src/store/writerThread.js";
-import { InlineWriter, type Writer } from "../../src/store/writes.js";
+import { ThreadWriter } from "../../src/store/threadWriter.js";
+import type { Writer } from "../../src/store/writer.js";
 
 let dir: string;
 let db: Db;
@@ -36,7 +37,7 @@ const charge = (user: string, balance: number) => () => store.setBalance(user, b
 
 type StartWriter = (dir: string, db: Db) => Promise<Writer>;
 const inPlace: StartWriter = async (_dir, db) => new InlineWriter(db);
-const onThread: StartWriter = (dir) => WriterThread.start(dir, "normal");
+const onThread: StartWriter = (dir) => ThreadWriter.start(dir, "normal");
 
 /** A fresh database and commit queue around the writer `start` makes, for each test. */
 function useCommitQueue(start: StartWriter): void {

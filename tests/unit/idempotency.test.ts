@@ -8,8 +8,8 @@ import { IDEMPOTENCY_RETENTION_MS, IdempotencyRecords, type MoneySettings } from
 import { ApiError } from "../../src/errors.js";
 import { CommitQueue } from "../../src/store/commitQueue.js";
 import { type Db, openDatabase } from "../../src/store/db.js";
+import { InlineWriter } from "../../src/store/inlineWriter.js";
 import { Store } from "../../src/store/store.js";
-import { InlineWriter } from "../../src/store/writes.js";
 
 const OPEN: MoneySettings = { maxRecordsPerUser: 1_000_000, rate: { perSecond: 0, burst: 1 } };
 

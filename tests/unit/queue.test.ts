@@ -33,7 +33,15 @@ describe("queue machine", () => {
     q.join(1);
     expect(q.status("t1")).toBe("active");
     expect(q.events).toEqual([
-      { type: "admitted", token: "t1", userId: "u1", activatedAt: T0, expiresAt: T0 + CONFIG.activeTtlMs },
+      // joined: its row is inserted already active, not updated after.
+      {
+        type: "admitted",
+        token: "t1",
+        userId: "u1",
+        activatedAt: T0,
+        expiresAt: T0 + CONFIG.activeTtlMs,
+        joined: true,
+      },
     ]);
     expect(q.ctx().byToken.get("t1")).toMatchObject({ activatedAt: T0, expiresAt: T0 + 600_000, seq: 1 });
     expect(q.ctx().activeCount).toBe(1);
@@ -155,9 +163,35 @@ describe("queue machine", () => {
     expect(q.status("t3")).toBe("active");
     expect(q.events).toEqual([
       { type: "left", token: "t1", userId: "u1", reason: "expired" },
-      { type: "admitted", token: "t3", userId: "u3", activatedAt: T0 + 600_000, expiresAt: T0 + 1_200_000 },
+      {
+        type: "admitted",
+        token: "t3",
+        userId: "u3",
+        activatedAt: T0 + 600_000,
+        expiresAt: T0 + 1_200_000,
+        joined: false,
+      },
     ]);
     expect(q.ctx().activeCount).toBe(2);
+  });
+
+  it("LAPSE ends an active token past its expiry before the tick does, and only such a token", () => {
+    const q = startQueue();
+    q.join(1, T0);
+    q.join(2, T0);
+    q.join(3, T0); // waits
+    q.events.length = 0;
+    // Not yet due, or not active: refused, nothing changes.
+    q.send({ type: "LAPSE", token: "t1", now: T0 + 599_999 });
+    q.send({ type: "LAPSE", token: "t3", now: T0 + 600_000 });
+    expect(q.events).toEqual([]);
+    q.send({ type: "LAPSE", token: "t1", now: T0 + 600_000 });
+    expect(q.events).toEqual([{ type: "left", token: "t1", userId: "u1", reason: "expired" }]);
+    expect(q.status("t1")).toBeUndefined();
+    // Only that token: t2 (due too) and the line wait for the tick.
+    expect(q.status("t2")).toBe("active");
+    expect(q.status("t3")).toBe("waiting");
+    expect(q.ctx().activeCount).toBe(1);
   });
 
   it("END frees an active slot, which is refilled FIFO at the next TICK", () => {

@@ -10,9 +10,9 @@ import { AddressLimiter } from "../../src/api/rateLimit.js";
 import type { ApiError } from "../../src/errors.js";
 import { CommitQueue } from "../../src/store/commitQueue.js";
 import { type Db, openDatabase } from "../../src/store/db.js";
+import { InlineWriter } from "../../src/store/inlineWriter.js";
 import { Store } from "../../src/store/store.js";
-import { WriterThread } from "../../src/store/writerThread.js";
-import { InlineWriter } from "../../src/store/writes.js";
+import { ThreadWriter } from "../../src/store/threadWriter.js";
 
 const anyAddress = () => "198.51.100.7";
 
@@ -23,14 +23,14 @@ describe("queue actor intake", () => {
   let dir: string;
   let db: Db;
   let store: Store;
-  let writer: WriterThread;
+  let writer: ThreadWriter;
   let queue: QueueActor;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "intake-"));
     db = openDatabase(dir, "normal");
     store = new Store(db);
-    writer = await WriterThread.start(dir, "normal");
+    writer = await ThreadWriter.start(dir, "normal");
     const commits = new CommitQueue(store, writer, {
       onFatal: (error) => {
         throw error;

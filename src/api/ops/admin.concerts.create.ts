@@ -34,19 +34,12 @@ export const adminConcertsCreate = defineOp({
     title: z.string(),
     schedules: z.array(z.object({ id, startsAt: instant, totalSeats: z.number().int().min(1) })),
   }),
-  async handle({ title, schedules }, { actors, config, now }) {
+  handle({ title, schedules }, { actors, config, now }) {
     // A price is bounded like a charge, so one seat can always be paid for.
     if (schedules.some((s) => s.price > config.chargeMax)) {
       throw new ApiError("INVALID_ARGUMENT", `schedules[].price must be at most ${config.chargeMax}`);
     }
     const normalised = schedules.map((s) => ({ ...s, startsAt: new Date(s.startsAt).toISOString() }));
-    const plan = actors.catalog.plan({ title, schedules: normalised }, now);
-    await actors.commits.commit(plan.write);
-    actors.catalog.install(plan.concert, plan.schedules);
-    return {
-      id: plan.concert.id,
-      title: plan.concert.title,
-      schedules: plan.schedules.map((s) => ({ id: s.id, startsAt: s.startsAt, totalSeats: s.seatCount })),
-    };
+    return actors.catalog.create({ title, schedules: normalised }, now);
   },
 });

@@ -5,11 +5,6 @@ import { ApiError } from "../../errors.js";
 import { defineOp } from "../op.js";
 import { balanceView, idempotencyKey } from "../schemas.js";
 
-interface ChargeView {
-  userId: string;
-  balance: number;
-}
-
 export const balanceCharge = defineOp({
   name: "balance.charge",
   summary: "add money to the caller's balance",
@@ -21,20 +16,9 @@ export const balanceCharge = defineOp({
     if (amount > config.chargeMax) {
       throw new ApiError("INVALID_ARGUMENT", `amount must be at most ${config.chargeMax}`);
     }
-    const charge = async (extraWrite: (view: ChargeView) => () => void) => {
-      if (actors.wallets.balanceOf(userId) + amount > config.balanceMax) {
-        throw new ApiError("BALANCE_LIMIT", `the balance may not exceed ${config.balanceMax}`);
-      }
-      const { balance, write } = actors.wallets.move(userId, amount, "charge", null, now);
-      const view: ChargeView = { userId, balance };
-      const record = extraWrite(view);
-      await actors.commits.commit(() => {
-        write();
-        record();
-      });
-      return view;
-    };
     const fingerprint = IdempotencyRecords.fingerprint("balance.charge", { amount });
-    return actors.idempotency.run({ userId, key, fingerprint, successStatus: 200, now }, charge);
+    return actors.idempotency.run({ userId, key, fingerprint, successStatus: 200, now }, (recordWrite) =>
+      actors.wallets.charge(userId, amount, now, recordWrite),
+    );
   },
 });

@@ -1,20 +1,21 @@
-// The main thread's handle on the writer thread (writer.ts): sends it batches of writes and
+// The main thread's handle on the writer thread (writerWorker.ts): sends it batches of writes and
 // resolves each batch's promise when its transaction has committed. Replies come back in the
 // order batches were sent, so a FIFO of waiters matches them up. The choice for
 // `synchronous=FULL`: the event loop goes on with the next turn while a commit waits for fsync.
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { projectPath } from "../projectPath.js";
 import type { Durability } from "./db.js";
-import type { FromWriter, ToWriter, WriterOptions } from "./writer.js";
-import type { WriteOp, Writer } from "./writes.js";
+import type { Writer } from "./writer.js";
+import type { FromWriter, ToWriter, WriterOptions } from "./writerWorker.js";
+import type { WriteOp } from "./writeStatements.js";
 
 interface Waiter {
   done: (seconds: number) => void;
   fail: (error: Error) => void;
 }
 
-export class WriterThread implements Writer {
+export class ThreadWriter implements Writer {
   private readonly waiters: Waiter[] = [];
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;
@@ -26,7 +27,7 @@ export class WriterThread implements Writer {
   }
 
   /** Starts the writer on the database in `dataDir` (already migrated) and waits until it can write. */
-  static start(dataDir: string, durability: Durability): Promise<WriterThread> {
+  static start(dataDir: string, durability: Durability): Promise<ThreadWriter> {
     const workerData: WriterOptions = { dataDir, durability };
     const worker = new Worker(writerEntry(), { workerData });
     return new Promise((done, fail) => {
@@ -34,7 +35,7 @@ export class WriterThread implements Writer {
       worker.once("error", failed);
       worker.once("message", (message: FromWriter) => {
         worker.off("error", failed);
-        if (message.type === "ready") done(new WriterThread(worker));
+        if (message.type === "ready") done(new ThreadWriter(worker));
         else failed(new Error(`the writer thread said ${message.type} before ready`));
       });
     });
@@ -79,13 +80,11 @@ export class WriterThread implements Writer {
 }
 
 /**
- * The built writer script. The server runs from dist/ and finds it beside this file; vitest
- * runs the TypeScript sources, and a worker needs JavaScript, so there it takes the build
- * (`npm test` builds first).
+ * The built worker script. A worker needs JavaScript, so also under vitest (which runs the
+ * TypeScript sources) it is the build's (`npm test` builds first).
  */
-function writerEntry(): URL {
-  const here = import.meta.url;
-  const entry = here.endsWith(".ts") ? new URL("../../dist/src/store/writer.js", here) : new URL("./writer.js", here);
-  if (!existsSync(entry)) throw new Error(`${fileURLToPath(entry)} is missing: run \`npm run build\` first`);
+function writerEntry(): string {
+  const entry = projectPath("dist", "src", "store", "writerWorker.js");
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   return entry;
 }

@@ -1,6 +1,7 @@
-// Every write of the server as data: a statement name and its parameters. The main thread
-// records them (Store's write methods); a Writer applies each group-commit batch of them in one
-// transaction, in place (InlineWriter) or on the writer thread (writerThread.ts).
+// Every write of the server as data: a statement name and its parameters, and the prepared
+// statements that apply a batch of them in one transaction. The main thread records them
+// (Store's write methods); a Writer (writer.ts) applies each group-commit batch, in place
+// (inlineWriter.ts) or on the writer thread (threadWriter.ts, writerWorker.ts).
 import type { Statement } from "better-sqlite3";
 import type { Db } from "./db.js";
 
@@ -57,39 +58,5 @@ export class WriteStatements {
     if (MUST_CHANGE_ONE.has(name) && result.changes !== 1) {
       throw new Error(`${name}(${params.join(", ")}) changed ${result.changes} rows, not 1`);
     }
-  }
-}
-
-/** Applies batches in the order given, each in one transaction; resolves with its commit time in seconds. */
-export interface Writer {
-  write(ops: WriteOp[]): Promise<number>;
-  /** Waits for the batches already given, then stops (shutdown). */
-  close(): Promise<void>;
-}
-
-/**
- * Commits on the main thread's own connection, inside the turn that formed the batch. The
- * choice for `synchronous=NORMAL`, where a commit appends to the WAL and never waits for the
- * disk: there a thread hop costs more than it saves on a machine with few cores.
- */
-export class InlineWriter implements Writer {
-  private readonly writes: WriteStatements;
-
-  constructor(db: Db) {
-    this.writes = new WriteStatements(db);
-  }
-
-  write(ops: WriteOp[]): Promise<number> {
-    const started = performance.now();
-    try {
-      if (ops.length > 0) this.writes.apply(ops);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return Promise.resolve((performance.now() - started) / 1000);
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }

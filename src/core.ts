@@ -1,0 +1,124 @@
+// The server without its sockets: storage, group commit, actors and the dispatcher every request
+// goes through. app.ts puts uWS in front of it; tests drive it in process (tests/helpers/core.ts).
+import { type Actors, createActors } from "./actors/index.js";
+import type { QueueHooks } from "./actors/queue.js";
+import type { SeatDiff } from "./actors/schedule.js";
+import { Dispatcher } from "./api/dispatch.js";
+import { AddressLimiter } from "./api/rateLimit.js";
+import { createAdminAuthenticator } from "./auth/admin.js";
+import { type Authenticator, createAuthenticator } from "./auth/users.js";
+import type { Config } from "./config.js";
+import type { Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
+import { projectPath } from "./projectPath.js";
+import { CommitQueue } from "./store/commitQueue.js";
+import { InlineWriter } from "./store/inlineWriter.js";
+import { openStorage, type Storage } from "./store/openStorage.js";
+import { seedDemoCatalog } from "./store/seed.js";
+import { ThreadWriter } from "./store/threadWriter.js";
+import type { Writer } from "./store/writer.js";
+
+export interface CoreOptions {
+  /** A commit failed: memory and disk disagree, so the process must stop (main exits). */
+  onFatal: (error: unknown) => void;
+  /** Where seat diffs go (app.ts: the WebSocket topics). */
+  publishSeats?: (diff: SeatDiff) => void;
+  /** What the waiting room tells the connections that follow a token (app.ts: WebSocket pushes). */
+  queueHooks?: QueueHooks;
+}
+
+export interface Core {
+  config: Config;
+  log: Logger;
+  storage: Storage;
+  commits: CommitQueue;
+  actors: Actors;
+  dispatcher: Dispatcher;
+  metrics: Metrics;
+  authenticator: Authenticator;
+  /** One budget per client address for what costs before anyone is known (RATE_LIMIT_PER_IP). */
+  perAddress: AddressLimiter;
+  /** Refuses new work, stops the actors' timers, commits what was decided, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Opens DATA_DIR (a StartupError refuses it), restores every actor and builds the request path. */
+export async function buildCore(config: Config, log: Logger, options: CoreOptions): Promise<Core> {
+  // Takes DATA_DIR's lock and checks the data before anything is served.
+  const storage = openStorage(config, log);
+  let writer: Writer | undefined;
+  try {
+    const { db, store } = storage;
+    if (config.seedDemo) {
+      const seeded = seedDemoCatalog(store, projectPath("data", "demo-catalog.json"), Date.now());
+      if (seeded > 0) log.info({ concerts: seeded }, "demo catalog loaded");
+    }
+    const metrics = new Metrics();
+    // With fsync on every commit, commits leave the event loop for a writer thread (which opens
+    // its own connection now that the schema is up to date); without, they run in place.
+    writer =
+      config.durability === "full" ? await ThreadWriter.start(config.dataDir, config.durability) : new InlineWriter(db);
+    const commits = new CommitQueue(store, writer, {
+      onCommit: (seconds, writes) => metrics.commit(seconds, writes),
+      checkStorage: () => storage.identity.assertUnchanged(),
+      onFatal: (error) => {
+        log.fatal({ err: error }, "commit failed; stopping so that a restart rebuilds state from disk");
+        options.onFatal(error);
+      },
+    });
+    const actors = createActors({
+      config,
+      store,
+      commits,
+      log,
+      publishSeats: options.publishSeats ?? (() => {}),
+      queueHooks: options.queueHooks,
+    });
+    metrics.watch(actors);
+    const authenticator = createAuthenticator({
+      secret: config.authSecret,
+      devLogin: config.devLogin,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
+    });
+    const perAddress = new AddressLimiter(config.rateLimitPerIp);
+    const dispatcher = new Dispatcher({
+      actors,
+      config,
+      authenticator,
+      authenticateAdmin: createAdminAuthenticator(config.adminToken),
+      perAddress,
+      metrics,
+      log,
+    });
+    const openWriter = writer;
+    let closed: Promise<void> | null = null;
+    return {
+      config,
+      log,
+      storage,
+      commits,
+      actors,
+      dispatcher,
+      metrics,
+      authenticator,
+      perAddress,
+      close() {
+        closed ??= (async () => {
+          dispatcher.closing = true;
+          // No timer may start new writes now; what was decided before is still committed.
+          actors.stop();
+          await commits.whenIdle();
+          await openWriter.close();
+          storage.close();
+        })();
+        return closed;
+      },
+    };
+  } catch (error) {
+    await writer?.close();
+    storage.close();
+    throw error;
+  }
+}
