@@ -202,3 +202,26 @@ export function uniqueIds(prefix: string): (name: string) => string {
   let counter = 0;
   return (name) => `${prefix}-${name}-${++counter}`;
 }
+
+/** A WebSocket upgrade with `token`: the status (101 when it opened, then closed) and a refusal's body. */
+export function tryUpgrade(
+  server: TestServer,
+  token: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((done) => {
+    const ws = new WebSocket(server.wsUrl, { headers: { authorization: `Bearer ${token}`, ...headers } });
+    ws.once("open", () => {
+      ws.close();
+      done({ status: 101, body: "" });
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on("end", () => done({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once("error", () => {});
+  });
+}

@@ -2,9 +2,8 @@
 // slowloris bodies, and the rate limits (per user, per WebSocket connection, connections per user).
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import WebSocket from "ws";
 import { serverRss } from "../fuzz/fuzzTools.js";
-import { activeToken, createConcert, http, WsClient } from "../helpers/client.js";
+import { activeToken, createConcert, http, tryUpgrade, WsClient } from "../helpers/client.js";
 import { startServer, type TestServer, userJwt } from "../helpers/server.js";
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
@@ -223,18 +222,7 @@ describe("rate limits (RATE_LIMIT_PER_SECOND=10, RATE_LIMIT_BURST=20, WS_MAX_CON
   test("a fourth WebSocket of one user is refused with 429 RATE_LIMITED; closing one makes room", async () => {
     const user = "rl-conns";
     const open = await Promise.all([1, 2, 3].map(() => WsClient.connect(s, user)));
-    const refused = await new Promise<{ status: number; body: string }>((done, fail) => {
-      const ws = new WebSocket(s.wsUrl, { headers: { authorization: `Bearer ${userJwt(user)}` } });
-      ws.once("open", () => fail(new Error("a fourth connection was accepted")));
-      ws.once("unexpected-response", (_req, res) => {
-        let body = "";
-        res.on("data", (chunk: Buffer) => {
-          body += chunk.toString();
-        });
-        res.on("end", () => done({ status: res.statusCode ?? 0, body }));
-      });
-      ws.once("error", () => {});
-    });
+    const refused = await tryUpgrade(s, userJwt(user));
     expect(refused.status).toBe(429);
     expect(JSON.parse(refused.body).error.code).toBe("RATE_LIMITED");
     // Another user is not affected by this user's connections.

@@ -8,8 +8,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import WebSocket from "ws";
-import { activeToken, http, WsClient } from "../helpers/client.js";
+import { activeToken, http, tryUpgrade, WsClient } from "../helpers/client.js";
 import { MAIN, signJwt, startServer, type TestServer, userJwt } from "../helpers/server.js";
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
@@ -49,25 +48,6 @@ function raw(server: TestServer, head: string, waitMs = 2000): Promise<{ text: s
       finish();
     });
     socket.on("error", () => {});
-  });
-}
-
-/** Upgrade attempt: the status (101 when it opened) and the refusal body. */
-function upgrade(server: TestServer, token: string, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; body: string }>((done) => {
-    const ws = new WebSocket(server.wsUrl, { headers: { authorization: `Bearer ${token}`, ...headers } });
-    ws.once("open", () => {
-      ws.close();
-      done({ status: 101, body: "" });
-    });
-    ws.once("unexpected-response", (_req, res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      res.on("end", () => done({ status: res.statusCode ?? 0, body }));
-    });
-    ws.once("error", () => {});
   });
 }
 
@@ -159,7 +139,7 @@ describe("unauthenticated traffic", () => {
     const reply = await http(s, "GET", "/v1/balance", { headers: { authorization: `Bearer ${padded}` } });
     expect(reply.status).toBe(401);
     expect(reply.body.error.message).toMatch(/over 8192 bytes/);
-    expect((await upgrade(s, padded)).status).toBe(401);
+    expect((await tryUpgrade(s, padded)).status).toBe(401);
   });
 
   test("a POST is authenticated from its headers: a bad token is answered before its body arrives", async () => {
@@ -236,7 +216,7 @@ describe("unauthenticated traffic", () => {
   test("WebSocket upgrades spend the address's budget (429 past it); dev logins too", async () => {
     const s = await start({ RATE_LIMIT_PER_IP: "1", RATE_LIMIT_PER_IP_BURST: "3", SEED_DEMO: "1" });
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await upgrade(s, userJwt(`ws-${i}`))).status);
+    for (let i = 0; i < 4; i++) statuses.push((await tryUpgrade(s, userJwt(`ws-${i}`))).status);
     expect(statuses).toEqual([101, 101, 101, 429]);
     const logins: number[] = [];
     const proxied = await start({ RATE_LIMIT_PER_IP: "1", RATE_LIMIT_PER_IP_BURST: "3", SEED_DEMO: "1" });
@@ -248,7 +228,7 @@ describe("unauthenticated traffic", () => {
   test("a WebSocket whose subject has a control character is refused at the upgrade", async () => {
     const s = await start();
     const exp = Math.floor(Date.now() / 1000) + 600;
-    expect((await upgrade(s, signJwt({ sub: "vic\u0000x", exp }))).status).toBe(401);
+    expect((await tryUpgrade(s, signJwt({ sub: "vic\u0000x", exp }))).status).toBe(401);
   });
 });
 
