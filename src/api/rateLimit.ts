@@ -67,11 +67,6 @@ export class RateLimiter {
     return bucket.take(now);
   }
 
-  /** True when `key` has no token left (nothing is spent; an unknown key has a full bucket). */
-  isSpent(key: string, now: number): boolean {
-    return this.buckets.get(key)?.isSpent(now) ?? false;
-  }
-
   get size(): number {
     return this.buckets.size;
   }
@@ -112,11 +107,13 @@ export class AddressLimiter {
     return bucket.take(now);
   }
 
+  /** True when the address has no token left (nothing is spent; an unknown address has a full bucket). */
   isSpent(address: string, now: number): boolean {
     if (!this.enabled) return false;
     return this.buckets.get(address)?.isSpent(now) ?? false;
   }
 
+  /** Addresses tracked (at most maxKeys). */
   get size(): number {
     return this.buckets.size;
   }

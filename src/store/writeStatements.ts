@@ -15,8 +15,11 @@ const WRITE_SQL = {
   setBalance: "INSERT INTO users (id, balance) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET balance = excluded.balance",
   insertLedger: "INSERT INTO ledger (user_id, amount, kind, payment_id, created_at) VALUES (?, ?, ?, ?, ?)",
   insertPayment: "INSERT INTO payments (id, user_id, amount, created_at) VALUES (?, ?, ?, ?)",
-  insertIdempotency:
-    "INSERT INTO idempotency (user_id, key, fingerprint, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+  // A key is free again 24 h after its first use, though its row may wait for the hourly prune:
+  // the new record then replaces the lapsed one (a live one is always found before any work).
+  insertIdempotency: `INSERT INTO idempotency (user_id, key, fingerprint, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (user_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+      response = excluded.response, created_at = excluded.created_at`,
   deleteIdempotencyBefore: "DELETE FROM idempotency WHERE created_at < ?",
   insertQueueToken:
     "INSERT INTO queue_tokens (token, user_id, seq, status, joined_at, activated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

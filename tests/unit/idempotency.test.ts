@@ -102,6 +102,17 @@ describe("idempotency records", () => {
     expect(await code(charge(restarted, "capped", "e", now + 2000))).toBe("RATE_LIMITED");
   });
 
+  it("a key reused after its 24 h, before the hourly prune deleted its row, does the work again and replaces the record", async () => {
+    const records = new IdempotencyRecords(store, OPEN);
+    expect(await charge(records, "late", "k", now)).toEqual({ userId: "late", n: 1 });
+    const dayLater = now + IDEMPOTENCY_RETENTION_MS + 1;
+    // Before: the insert hit the (user, key) primary key, the commit failed and the server stopped.
+    expect(await charge(records, "late", "k", dayLater, 2)).toEqual({ userId: "late", n: 2 });
+    const restarted = new IdempotencyRecords(store, OPEN);
+    expect(await charge(restarted, "late", "k", dayLater, 2)).toEqual({ userId: "late", n: 2 });
+    expect(await code(charge(restarted, "late", "k", dayLater, 3))).toBe("IDEMPOTENCY_MISMATCH");
+  });
+
   it("a failed attempt stores nothing and frees its place under the cap", async () => {
     const records = new IdempotencyRecords(store, { ...OPEN, maxRecordsPerUser: 1 });
     const fingerprint = IdempotencyRecords.fingerprint("balance.charge", { amount: 1 });
