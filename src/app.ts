@@ -8,6 +8,7 @@ import { AddressLimiter } from "./api/rateLimit.js";
 import { createAdminAuthenticator } from "./auth/admin.js";
 import { createAuthenticator } from "./auth/users.js";
 import type { Config } from "./config.js";
+import { withCors } from "./http/cors.js";
 import { withHead } from "./http/head.js";
 import { registerHttpRoutes } from "./http/routes.js";
 import { registerWebRoutes } from "./http/web.js";
@@ -111,9 +112,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     rateLimit: config.rateLimit,
     maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
     maxBackpressureBytes: config.wsMaxBackpressureBytes,
+    corsOrigins: config.corsOrigins,
   });
-  // Every GET route below also answers HEAD.
-  const routes = withHead(app);
+  // Every GET route below also answers HEAD; with CORS_ORIGINS, every reply carries CORS headers.
+  const routes = withHead(withCors(app, config.corsOrigins));
   registerHttpRoutes(routes, {
     dispatcher,
     metrics,
