@@ -1,7 +1,7 @@
 // The server: the in-process core (core.ts) behind uWS's HTTP and WebSocket transports.
-
 import type { Config } from "./config.js";
 import { buildCore } from "./core.js";
+import { withCors } from "./http/cors.js";
 import { withHead } from "./http/head.js";
 import { registerHttpRoutes } from "./http/routes.js";
 import { registerWebRoutes } from "./http/web.js";
@@ -43,9 +43,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     rateLimit: config.rateLimit,
     maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
     maxBackpressureBytes: config.wsMaxBackpressureBytes,
+    corsOrigins: config.corsOrigins,
   });
-  // Every GET route below also answers HEAD.
-  const routes = withHead(app);
+  // Every GET route below also answers HEAD; with CORS_ORIGINS, every reply carries CORS headers.
+  const routes = withHead(withCors(app, config.corsOrigins));
   registerHttpRoutes(routes, {
     dispatcher,
     metrics,

@@ -13,6 +13,29 @@ const flag = (fallback: boolean) =>
     .default(fallback ? "1" : "0")
     .transform((value) => value === "1" || value === "true");
 
+/** CORS_ORIGINS: comma-separated exact origins, as browsers send them (lower-case, no default port, no path). */
+const origins = z
+  .string()
+  .optional()
+  .transform((value, context) => {
+    const list = (value ?? "")
+      .split(",")
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== "");
+    for (const origin of list) {
+      let exact: string | undefined;
+      try {
+        const url = new URL(origin);
+        if (url.protocol === "http:" || url.protocol === "https:") exact = url.origin;
+      } catch {}
+      if (exact !== origin) {
+        const hint = exact === undefined ? "" : ` (did you mean ${exact}?)`;
+        context.addIssue(`"${origin}" is not an exact origin like https://shop.example${hint}`);
+      }
+    }
+    return list;
+  });
+
 const envSchema = z.object({
   PORT: integer(8080, 0, 65535),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -62,6 +85,7 @@ const envSchema = z.object({
   AUTH_ISSUER: z.string().min(1).max(256).optional(),
   AUTH_AUDIENCE: z.string().min(1).max(256).optional(),
   AUTH_MAX_TOKEN_LIFETIME_S: z.coerce.number().int().min(1).optional(),
+  CORS_ORIGINS: origins,
 });
 
 export interface Config {
@@ -103,6 +127,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Optional checks of user JWTs: `iss`, `aud`, and how far in the future `exp` may be. */
   auth: { issuer: string | undefined; audience: string | undefined; maxLifetimeSeconds: number | undefined };
+  /** Origins of other sites' pages that may call the API (CORS) and open WebSockets; empty: same-origin only. */
+  corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -168,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyTimeoutMs: e.BODY_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN,
     auth: { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, maxLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_S },
+    corsOrigins: e.CORS_ORIGINS,
   };
 }
 

@@ -2,6 +2,7 @@
 import type { z } from "zod";
 import type { Actors } from "../actors/index.js";
 import type { Config } from "../config.js";
+import type { ErrorCode } from "../errors.js";
 
 export type Gate = "none" | "user" | "active" | "admin";
 
@@ -48,6 +49,12 @@ export interface Op<
   /** Each call spends one token of the caller's address (RATE_LIMIT_PER_IP): ops open to anyone. */
   limitPerAddress?: boolean;
   args: Schema;
+  /**
+   * The codes its handler (and the actors it calls) can throw. Those of its gate, route, limits
+   * and transport are derived from the rest of this definition (opErrors.ts); the API documents
+   * declare the union, and tests check that the server answers nothing else.
+   */
+  errors?: readonly ErrorCode[];
   /** The success body (HTTP) and WS `data`: the typed client and OpenAPI are derived from it. */
   result: Result;
   handle(args: z.output<Schema>, context: OpContext): z.input<Result> | Promise<z.input<Result>>;

@@ -1,106 +1,185 @@
-// The OpenAPI 3.1 document, generated from the ops' own request and result schemas.
+// The OpenAPI 3.1 document, generated from the ops' own request and result schemas and from the
+// error codes each op can answer (opErrors.ts).
 import { z } from "zod";
-import { ERROR_STATUS } from "../errors.js";
+import type { ErrorCode } from "../errors.js";
+import { ERROR_MEANING } from "./errorMeanings.js";
+import { type JsonSchema, jsonSchemaOf } from "./jsonSchema.js";
 import type { Op } from "./op.js";
-import { errorBodySchema } from "./pushes.js";
+import { byStatus, errorCodesOf } from "./opErrors.js";
+import { errorBodySchema } from "./pushSchemas.js";
+
+const ERROR_REF = { $ref: "#/components/schemas/Error" };
+const REQUEST_ID = { $ref: "#/components/headers/X-Request-Id" };
+const RETRY_AFTER = { $ref: "#/components/headers/Retry-After" };
+
+const TAGS = [
+  { name: "queue", description: "the waiting room: a queue token, admitted into the active set in turn" },
+  { name: "concerts", description: "the catalog (needs an active queue token)" },
+  { name: "schedules", description: "a concert's dates (needs an active queue token)" },
+  { name: "seats", description: "seat maps; live over the WebSocket (needs an active queue token)" },
+  { name: "reservations", description: "seat holds: create, read, release" },
+  { name: "payments", description: "paying holds from the balance (Idempotency-Key)" },
+  { name: "balance", description: "the caller's balance (charges take an Idempotency-Key)" },
+  { name: "admin", description: "ADMIN_TOKEN only" },
+  { name: "dev", description: "demo sign-in (DEV_LOGIN; never in production)" },
+  { name: "websocket", description: "GET /v1/ws: the WebSocket protocol, described in /asyncapi.json" },
+  { name: "operations", description: "health, metrics and these documents" },
+  { name: "web page", description: "the live seat-map page and its files" },
+];
+
+function json(schema: z.ZodType | JsonSchema): object {
+  return { "application/json": { schema: schema instanceof z.ZodType ? jsonSchemaOf(schema, "output") : schema } };
+}
+
+/** One response per status; its codes narrow the Error schema and are named in its description. */
+function errorResponses(codes: readonly ErrorCode[], withRequestId: boolean): Record<string, object> {
+  const responses: Record<string, object> = {};
+  for (const [status, group] of byStatus(codes)) {
+    const headers: Record<string, object> = {};
+    if (withRequestId) headers["X-Request-Id"] = REQUEST_ID;
+    if (status === 429 || status === 503) headers["Retry-After"] = RETRY_AFTER;
+    const schema = { allOf: [ERROR_REF], properties: { error: { properties: { code: { enum: group } } } } };
+    responses[String(status)] = {
+      description: group.map((code) => `${code}: ${ERROR_MEANING[code]}`).join("; "),
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
+      content: json(schema),
+    };
+  }
+  return responses;
+}
 
 /** Routes served outside the op table (src/http/routes.ts, src/http/web.ts, src/ws/routes.ts). */
 const OTHER_ROUTES: Record<string, Record<string, object>> = {
   "/healthz": {
     get: {
+      operationId: "healthz",
       summary: "liveness: 200 while serving, 503 while shutting down or once the database file was deleted or replaced",
       tags: ["operations"],
+      security: [],
       responses: {
         "200": { description: "serving", content: json(z.object({ ok: z.literal(true) })) },
-        "503": { description: "shutting down, or storage lost (with Retry-After)", content: json(errorBodySchema) },
+        ...errorResponses(["UNAVAILABLE"], false),
       },
     },
   },
   "/metrics": {
     get: {
-      summary: "Prometheus metrics",
+      operationId: "metrics",
+      summary: "Prometheus metrics (needs METRICS_TOKEN when one is set)",
       tags: ["operations"],
+      security: [{}, { metrics: [] }],
       responses: {
         "200": { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } },
+        ...errorResponses(["UNAUTHENTICATED", "INTERNAL"], false),
       },
     },
   },
   "/openapi.json": {
     get: {
+      operationId: "openapi",
       summary: "this document",
       tags: ["operations"],
+      security: [],
       responses: {
         "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } },
       },
     },
   },
+  "/asyncapi.json": {
+    get: {
+      operationId: "asyncapi",
+      summary: "the WebSocket protocol of /v1/ws: every op, its replies and errors, the pushes, both encodings",
+      tags: ["operations"],
+      security: [],
+      responses: {
+        "200": { description: "AsyncAPI 3.0", content: { "application/json": { schema: { type: "object" } } } },
+      },
+    },
+  },
   "/v1/ws": {
     get: {
-      summary: "WebSocket upgrade: every op as {id, op, args} frames, plus seats and queue pushes (docs/websocket.md)",
+      operationId: "websocket",
+      summary: "WebSocket upgrade: every op as {id, op, args} frames, plus seats and queue pushes (/asyncapi.json)",
       tags: ["websocket"],
-      parameters: [
-        {
-          name: "access_token",
-          in: "query",
-          required: false,
-          description: "the user JWT, for clients that cannot set Authorization (browsers)",
-          schema: { type: "string" },
-        },
-      ],
-      security: [{ user: [] }, {}],
+      security: [{ user: [] }, { userQuery: [] }],
       responses: {
-        "101": { description: "switching protocols" },
-        "401": { description: "no valid JWT", content: json(errorBodySchema) },
+        "101": { description: "switching protocols: the protocol of /asyncapi.json follows" },
+        "403": {
+          description:
+            "FORBIDDEN: the page's Origin is not allowed (CORS_ORIGINS is set and lists neither it nor the server's own host)",
+          content: json({
+            allOf: [ERROR_REF],
+            properties: { error: { properties: { code: { enum: ["FORBIDDEN"] } } } },
+          }),
+        },
+        ...errorResponses(["UNAUTHENTICATED", "RATE_LIMITED"], false),
+        "426": {
+          description: `UPGRADE_REQUIRED: ${ERROR_MEANING.UPGRADE_REQUIRED}`,
+          headers: {
+            Upgrade: { description: "the protocol to upgrade to", schema: { type: "string", const: "websocket" } },
+          },
+          content: json({
+            allOf: [ERROR_REF],
+            properties: { error: { properties: { code: { enum: ["UPGRADE_REQUIRED"] } } } },
+          }),
+        },
       },
     },
   },
   "/": {
     get: {
+      operationId: "page",
       summary: "the live seat-map page",
       tags: ["web page"],
-      responses: { "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } } },
+      security: [],
+      responses: {
+        "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } },
+        "404": { description: "NOT_FOUND: the page is not built (npm run build)", content: json(ERROR_REF) },
+      },
     },
   },
   "/favicon.ico": {
     get: {
+      operationId: "favicon",
       summary: "the page's icon (SVG)",
       tags: ["web page"],
-      responses: { "200": { description: "SVG", content: { "image/svg+xml": { schema: { type: "string" } } } } },
+      security: [],
+      responses: {
+        "200": { description: "SVG", content: { "image/svg+xml": { schema: { type: "string" } } } },
+        "404": { description: "NOT_FOUND: the page is not built (npm run build)", content: json(ERROR_REF) },
+      },
     },
   },
   "/assets/{file}": {
     get: {
+      operationId: "asset",
       summary: "the page's script, style sheet and icon, by content-hashed name (cached as immutable)",
       tags: ["web page"],
+      security: [],
       parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
       responses: {
         "200": { description: "a static file" },
-        "404": { description: "no such file", content: json(errorBodySchema) },
+        "404": { description: "NOT_FOUND: no such file", content: json(ERROR_REF) },
       },
     },
   },
 };
-
-function schemaOf(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
-    string,
-    unknown
-  >;
-  return rest;
-}
-
-function json(schema: z.ZodType): object {
-  return { "application/json": { schema: schemaOf(schema, "output") } };
-}
 
 /** `/v1/reservations/:reservationId` → `/v1/reservations/{reservationId}`. */
 export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z]+)/g, "{$1}");
 }
 
+const SECURITY = {
+  none: [],
+  admin: [{ admin: [] }],
+  user: [{ user: [] }],
+  active: [{ user: [] }],
+} as const;
+
 function operation(op: Op): object {
   const route = op.http!;
-  const args = schemaOf(op.args, "input") as { properties?: Record<string, object>; required?: string[] };
+  const args = jsonSchemaOf(op.args, "input") as { properties?: Record<string, object>; required?: string[] };
   const properties = { ...(args.properties ?? {}) };
   const required = new Set(args.required ?? []);
   const parameters: object[] = [];
@@ -132,24 +211,30 @@ function operation(op: Op): object {
       schema: { type: "string" },
     });
   }
+  parameters.push({
+    name: "X-Request-Id",
+    in: "header",
+    required: false,
+    description: "the request's id in the server's log and in the reply's X-Request-Id (up to 64 characters)",
+    schema: { type: "string", maxLength: 64 },
+  });
+  const websocketOp = op.gate !== "admin" && op.name !== "dev.login";
   const result: Record<string, unknown> = {
     operationId: op.name,
     summary: op.summary,
     tags: [op.name.split(".")[0]],
-    "x-websocket-op": op.gate === "admin" || op.name === "dev.login" ? undefined : op.name,
-    security: op.gate === "admin" ? [{ admin: [] }] : op.gate === "none" ? [] : [{ user: [] }],
+    ...(websocketOp ? { "x-websocket-op": op.name } : {}),
+    security: SECURITY[op.gate],
     parameters,
     responses: {
-      [String(route.status)]: { description: "success", content: json(op.result) },
-      default: {
-        description: `an error of the contract: ${Object.entries(ERROR_STATUS)
-          .map(([code, status]) => `${status} ${code}`)
-          .join(", ")}`,
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      [String(route.status)]: {
+        description: "success",
+        headers: { "X-Request-Id": REQUEST_ID },
+        content: json(op.result),
       },
+      ...errorResponses(errorCodesOf(op, "http"), true),
     },
   };
-  if (result["x-websocket-op"] === undefined) delete result["x-websocket-op"];
   if (route.method === "POST") {
     const body: Record<string, unknown> = { type: "object", properties };
     if (required.size > 0) body.required = [...required];
@@ -174,14 +259,34 @@ export function buildOpenApi(ops: readonly Op[], version: string): Record<string
       version,
       description:
         "Waiting room, seat holds, payments and live seat maps. Every op is also a WebSocket op " +
-        "(x-websocket-op; protocol in docs/websocket.md). Errors are {error: {code, message}}.",
+        "(x-websocket-op; the protocol is /asyncapi.json). Errors are {error: {code, message}}; each " +
+        "operation lists the codes it can answer, by status. Every 429 and 503 carries Retry-After.",
     },
+    servers: [{ url: "/", description: "the server that serves this document" }],
+    tags: TAGS,
     paths,
     components: {
-      schemas: { Error: schemaOf(errorBodySchema, "output") },
+      schemas: { Error: jsonSchemaOf(errorBodySchema, "output") },
+      headers: {
+        "X-Request-Id": {
+          description: "the request's id: the client's X-Request-Id, or one the server made; logged with the request",
+          schema: { type: "string" },
+        },
+        "Retry-After": {
+          description: "seconds to wait before trying again",
+          schema: { type: "integer", minimum: 1 },
+        },
+      },
       securitySchemes: {
         user: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "HS256 user JWT (sub, exp)" },
+        userQuery: {
+          type: "apiKey",
+          in: "query",
+          name: "access_token",
+          description: "the user JWT as ?access_token= (WebSocket upgrades from browsers, which cannot set headers)",
+        },
         admin: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
+        metrics: { type: "http", scheme: "bearer", description: "METRICS_TOKEN, when the server has one" },
       },
     },
   };

@@ -10,6 +10,8 @@ export class ClientError extends Error {
     message: string,
     /** HTTP status of a server error (undefined over WebSocket and for transport failures). */
     readonly status?: number,
+    /** Seconds the server asks to wait before retrying (every 429 and 503). */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = "ClientError";

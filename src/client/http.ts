@@ -74,7 +74,8 @@ export class HttpClient {
     if (!response.ok) {
       const error = (parsed as Partial<ErrorBody>).error;
       if (!error) throw new ClientError("BAD_RESPONSE", `${route.method} ${path}: ${response.status}`);
-      throw new ClientError(error.code, error.message, response.status);
+      const retryAfter = error.retryAfter ?? (Number(response.headers.get("retry-after")) || undefined);
+      throw new ClientError(error.code, error.message, response.status, retryAfter);
     }
     if (name === "queue.check") this.queueToken = (parsed as ResultOf<"queue.check">).token;
     return parsed as ResultOf<N>;

@@ -2,7 +2,7 @@
 import type { z } from "zod";
 import type { HttpRoute } from "../api/op.js";
 import type { ApiOp } from "../api/ops/index.js";
-import type { errorBodySchema, queuePush, seatsPush } from "../api/pushes.js";
+import type { errorBodySchema, queuePush, seatsPush } from "../api/pushSchemas.js";
 import type { ErrorCode } from "../errors.js";
 
 type OpsByName = { [O in ApiOp as O["name"]]: O };

@@ -342,7 +342,8 @@ export class WsSession {
       pending.done(frame.data);
     } else {
       const error = (frame as unknown as Partial<ErrorBody>).error;
-      pending.fail(new ClientError(error?.code ?? "BAD_RESPONSE", error?.message ?? "malformed error frame"));
+      const code = error?.code ?? "BAD_RESPONSE";
+      pending.fail(new ClientError(code, error?.message ?? "malformed error frame", undefined, error?.retryAfter));
     }
   }
 

@@ -22,11 +22,14 @@ export interface TrackedResponse extends HttpResponse {
   done?: boolean;
   /** A HEAD request: the reply has the GET's status and headers but no body (see head.ts). */
   headOnly?: boolean;
+  /** With CORS_ORIGINS set: this reply's CORS headers (Vary: Origin at least; see cors.ts). */
+  cors?: HeaderList;
 }
 
-function writeHeaders(res: HttpResponse, status: number, contentType: string, headers: HeaderList): void {
+function writeHeaders(res: TrackedResponse, status: number, contentType: string, headers: HeaderList): void {
   res.writeStatus(statusLine(status)).writeHeader("content-type", contentType);
   for (const [name, value] of headers) res.writeHeader(name, value);
+  if (res.cors) for (const [name, value] of res.cors) res.writeHeader(name, value);
 }
 
 /** Ends with `body`, or for HEAD with only the Content-Length the body would have had. */
@@ -46,7 +49,7 @@ export function sendJson(
   res: TrackedResponse,
   status: number,
   body: unknown,
-  options: { requestId?: string; closeConnection?: boolean } = {},
+  options: { requestId?: string; closeConnection?: boolean; headers?: HeaderList } = {},
 ): void {
   if (res.done) return;
   res.done = true;
@@ -59,6 +62,7 @@ export function sendJson(
       if (retryAfter !== undefined) res.writeHeader("retry-after", String(retryAfter));
     }
     if (options.requestId) res.writeHeader("x-request-id", options.requestId);
+    if (options.headers) for (const [name, value] of options.headers) res.writeHeader(name, value);
     endWith(res, json, options.closeConnection);
   });
 }

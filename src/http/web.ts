@@ -1,8 +1,10 @@
-// The demo page (/, /favicon.ico and /assets/:file, built into dist/web by `npm run build`) and /openapi.json.
+// The demo page (/, /favicon.ico and /assets/:file, built into dist/web by `npm run build`), /openapi.json
+// and /asyncapi.json.
 
 import type { TemplatedApp } from "uWebSockets.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
+import { buildAsyncApi } from "../api/asyncapi.js";
 import { buildOpenApi } from "../api/openapi.js";
 import { ops } from "../api/ops/index.js";
 import { ApiError, errorBody } from "../errors.js";
@@ -53,6 +55,7 @@ export function registerWebRoutes(app: TemplatedApp, options: WebOptions): void 
       ? new Map<string, string>()
       : readTextFiles(join(dir, "assets"), (name) => options.serveSourceMaps || extname(name) !== ".map");
   const openApi = JSON.stringify(buildOpenApi(ops, packageVersion()));
+  const asyncApi = JSON.stringify(buildAsyncApi(ops, packageVersion()));
 
   const notFound = (res: TrackedResponse, what: string) =>
     sendJson(res, 404, errorBody(new ApiError("NOT_FOUND", what)));
@@ -78,5 +81,9 @@ export function registerWebRoutes(app: TemplatedApp, options: WebOptions): void 
 
   app.get("/openapi.json", (res: TrackedResponse) =>
     sendText(res, 200, "application/json", openApi, REVALIDATE_HEADERS),
+  );
+
+  app.get("/asyncapi.json", (res: TrackedResponse) =>
+    sendText(res, 200, "application/json", asyncApi, REVALIDATE_HEADERS),
   );
 }

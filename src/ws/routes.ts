@@ -8,7 +8,10 @@ import { type AddressLimiter, type RateLimit, TokenBucket } from "../api/rateLim
 import { type Authenticator, bearerToken, type Identity } from "../auth/users.js";
 import { ApiError, errorBody } from "../errors.js";
 import { clientAddress } from "../http/clientAddress.js";
-import { sendJson } from "../http/reply.js";
+import { upgradeOriginAllowed } from "../http/cors.js";
+import { withHead } from "../http/head.js";
+import type { HeaderList } from "../http/headers.js";
+import { sendJson, type TrackedResponse } from "../http/reply.js";
 import { decodeFrame, encodeFrame, encodeReply } from "./codec.js";
 import type { Connection } from "./connection.js";
 import * as outbox from "./outbox.js";
@@ -29,10 +32,18 @@ export interface WsDeps {
   maxConnectionsPerUser: number;
   /** Bytes a connection may leave unread before it is dropped (see docs/reliability.md). */
   maxBackpressureBytes: number;
+  /** CORS_ORIGINS: when set, a browser's upgrade must come from one of them or the server's own host. */
+  corsOrigins: readonly string[];
 }
 
 /** Frames over this are refused by uWS itself (close 1009); up to it we answer PAYLOAD_TOO_LARGE. */
 const HARD_FRAME_LIMIT = 1024 * 1024;
+
+/** RFC 9110: a 426 names the protocol to upgrade to. */
+const UPGRADE_HEADERS: HeaderList = [
+  ["upgrade", "websocket"],
+  ["connection", "Upgrade"],
+];
 
 export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
   const openByUser = new Map<string, number>();
@@ -52,6 +63,10 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
       const address = clientAddress(res, deps.trustProxy ? req.getHeader("x-forwarded-for") : "", deps.trustProxy);
       const refuse = (error: ApiError) => sendJson(res, error.status, errorBody(error), { closeConnection: true });
       const now = Date.now();
+      const origin = deps.corsOrigins.length > 0 ? req.getHeader("origin") : "";
+      if (origin !== "" && !upgradeOriginAllowed(origin, req.getHeader("host"), deps.corsOrigins)) {
+        return refuse(new ApiError("FORBIDDEN", `WebSocket upgrades from origin ${origin} are not allowed`));
+      }
       // Checked before the token: a flood of upgrades costs a bucket lookup each, not an HMAC.
       if (!deps.perAddress.take(address, now)) {
         return refuse(new ApiError("RATE_LIMITED", "too many WebSocket upgrades from this address; slow down"));
@@ -91,6 +106,14 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
       else openByUser.delete(connection.identity.userId);
       deps.queue.unfollow(ws, Date.now());
     },
+  });
+  // uWS passes a GET without an upgrade on to the next route: it gets 426 rather than the 404 of no route.
+  withHead(app).get("/v1/ws", (res: TrackedResponse) => {
+    const error = new ApiError(
+      "UPGRADE_REQUIRED",
+      "GET /v1/ws is a WebSocket endpoint: send an Upgrade: websocket request",
+    );
+    sendJson(res, error.status, errorBody(error), { headers: UPGRADE_HEADERS });
   });
 }
 

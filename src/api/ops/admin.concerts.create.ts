@@ -16,6 +16,8 @@ export const adminConcertsCreate = defineOp({
   summary: "add a concert with its schedules",
   http: { method: "POST", path: "/v1/admin/concerts", status: 201 },
   gate: "admin",
+  // A price over CHARGE_MAX.
+  errors: ["INVALID_ARGUMENT"],
   args: z.object({
     title: z.string().trim().min(1).max(200),
     schedules: z

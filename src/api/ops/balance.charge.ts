@@ -10,6 +10,8 @@ export const balanceCharge = defineOp({
   summary: "add money to the caller's balance",
   http: { method: "POST", path: "/v1/balance/charge", status: 200 },
   gate: "user",
+  // Over CHARGE_MAX; over BALANCE_MAX; the idempotency records: mismatch, money rate, keys per user.
+  errors: ["INVALID_ARGUMENT", "BALANCE_LIMIT", "IDEMPOTENCY_MISMATCH", "RATE_LIMITED"],
   args: z.object({ amount: z.number().int().min(1), idempotencyKey }),
   result: balanceView,
   handle({ amount, idempotencyKey: key }, { actors, config, userId, now }) {

@@ -9,6 +9,16 @@ export const paymentsCreate = defineOp({
   summary: "pay several holds at once",
   http: { method: "POST", path: "/v1/payments", status: 201 },
   gate: "user",
+  // The holds (in order), the balance, then the idempotency records: mismatch, money rate, keys per user.
+  errors: [
+    "NOT_FOUND",
+    "FORBIDDEN",
+    "ALREADY_PAID",
+    "HOLD_EXPIRED",
+    "INSUFFICIENT_BALANCE",
+    "IDEMPOTENCY_MISMATCH",
+    "RATE_LIMITED",
+  ],
   args: z.object({
     reservationIds: z
       .array(id)

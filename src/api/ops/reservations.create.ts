@@ -10,6 +10,7 @@ export const reservationsCreate = defineOp({
   summary: "hold a seat for HOLD_TTL_MS",
   http: { method: "POST", path: "/v1/reservations", status: 201 },
   gate: "active",
+  errors: ["NOT_FOUND", "HOLD_LIMIT", "SEAT_UNAVAILABLE"],
   args: z.object({ scheduleId: id, seatNo }),
   result: heldReservation,
   handle({ scheduleId, seatNo }, { actors, config, userId, now }) {

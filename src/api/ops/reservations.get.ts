@@ -8,6 +8,7 @@ export const reservationsGet = defineOp({
   summary: "one of the caller's reservations",
   http: { method: "GET", path: "/v1/reservations/:reservationId", status: 200 },
   gate: "user",
+  errors: ["NOT_FOUND", "FORBIDDEN"],
   args: z.object({ reservationId: id }),
   result: reservationView,
   handle({ reservationId }, { actors, userId, now }) {

@@ -8,6 +8,7 @@ export const reservationsRelease = defineOp({
   summary: "give a held seat back",
   http: { method: "DELETE", path: "/v1/reservations/:reservationId", status: 200 },
   gate: "user",
+  errors: ["NOT_FOUND", "FORBIDDEN", "ALREADY_PAID", "HOLD_EXPIRED"],
   args: z.object({ reservationId: id }),
   result: z.object({ reservationId: id, status: z.literal("released") }),
   handle({ reservationId }, { actors, userId, now }) {

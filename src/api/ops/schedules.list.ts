@@ -8,6 +8,7 @@ export const schedulesList = defineOp({
   summary: "a concert's dates with seat counts",
   http: { method: "GET", path: "/v1/concerts/:concertId/schedules", status: 200 },
   gate: "active",
+  errors: ["NOT_FOUND"],
   args: z.object({ concertId: id }),
   result: z.object({
     schedules: z.array(

@@ -10,6 +10,7 @@ export const seatsList = defineOp({
   summary: "a schedule's seat map with its version",
   http: { method: "GET", path: "/v1/schedules/:scheduleId/seats", status: 200 },
   gate: "active",
+  errors: ["NOT_FOUND"],
   args: seatsArgs,
   result: seatsView,
   handle({ scheduleId }, { actors }) {

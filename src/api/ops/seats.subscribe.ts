@@ -14,6 +14,8 @@ export const seatsSubscribe = defineOp({
   name: "seats.subscribe",
   summary: "the seats.list body, then a seats push per change of the schedule's seat map",
   gate: "active",
+  // INVALID_ARGUMENT: not over a WebSocket.
+  errors: ["INVALID_ARGUMENT", "NOT_FOUND"],
   args: seatsArgs,
   result: seatsView,
   handle({ scheduleId }, { actors, session }) {
@@ -28,6 +30,7 @@ export const seatsUnsubscribe = defineOp({
   name: "seats.unsubscribe",
   summary: "stop the seats pushes of a schedule",
   gate: "user",
+  errors: ["INVALID_ARGUMENT"],
   args: seatsArgs,
   result: z.object({}),
   handle({ scheduleId }, { session }) {

@@ -1,5 +1,5 @@
 // Schemas of what the server sends unasked over a WebSocket (pushes) and of the error body:
-// the typed client and docs/websocket.md follow them; the server builds them in src/ws/pushes.ts.
+// the typed client, /openapi.json and /asyncapi.json follow them; src/ws/pushes.ts builds the pushes.
 import { z } from "zod";
 import { ERROR_STATUS, type ErrorCode } from "../errors.js";
 import { id, instant, seatStatus } from "./schemas.js";
@@ -25,9 +25,20 @@ export const queuePush = z.object({
   reason: z.string().optional().describe("expired pushes: why the token ended"),
 });
 
-export const errorBodySchema = z.object({
-  error: z.object({
-    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
-    message: z.string(),
-  }),
-});
+/** `{error: {code, message, retryAfter?}}` whose code is one of `codes`. */
+export function errorBodyOf<const Code extends ErrorCode>(codes: readonly [Code, ...Code[]]) {
+  return z.object({
+    error: z.object({
+      code: z.enum(codes),
+      message: z.string().describe("for people; the code is for programs"),
+      retryAfter: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe("seconds to wait before retrying: on every 429 and 503 (also the Retry-After header)"),
+    }),
+  });
+}
+
+export const errorBodySchema = errorBodyOf(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]);
