@@ -2,7 +2,7 @@
 // timer heap), their end by release, expiry or sale, and lookups of any reservation ever made.
 import { ApiError } from "../errors.js";
 import { type Commits, noWrite, type Write } from "../store/commitQueue.js";
-import type { ReservationRow, ReservationStatus, Store } from "../store/store.js";
+import type { ReservationFilter, ReservationRow, ReservationStatus, Store } from "../store/store.js";
 import type { Catalog } from "./catalog.js";
 import { ExpiryHeap } from "./expiries.js";
 import type { IdSequence } from "./ids.js";
@@ -16,6 +16,9 @@ export interface ReservationView {
   status: ReservationStatus;
   expiresAt: string;
 }
+
+/** reservations.list answers at most this many, newest first. */
+export const RESERVATIONS_LISTED = 200;
 
 export class Reservations {
   private readonly live = new Map<number, Hold>();
@@ -98,8 +101,31 @@ export class Reservations {
     const row = this.store.reservationById(reservationId);
     if (!row) throw new ApiError("NOT_FOUND", `reservation ${reservationId} not found`);
     assertOwner(row, userId);
-    const status = row.status === "held" && row.expiresAt <= now ? "expired" : row.status;
-    return view({ ...row, reservationId: row.id }, status);
+    return view({ ...row, reservationId: row.id }, this.statusNow(row, now));
+  }
+
+  /**
+   * The user's reservations, newest first (at most RESERVATIONS_LISTED), as `get` would show
+   * each: a hold that ended in memory shows its new status before its row is written.
+   */
+  list(userId: string, filter: ReservationFilter, now: number): (ReservationView & { concertId: number })[] {
+    const listed: (ReservationView & { concertId: number })[] = [];
+    for (const row of this.store.reservationsOf(userId, filter, now, RESERVATIONS_LISTED)) {
+      const status = this.statusNow(row, now);
+      if (filter !== "all" && status !== filter) continue;
+      const { concertId } = this.catalog.schedule(row.scheduleId);
+      listed.push({ ...view({ ...row, reservationId: row.id }, status), concertId });
+    }
+    return listed;
+  }
+
+  /** A stored reservation's status at `now`, memory first (live and settling holds). */
+  private statusNow(row: ReservationRow, now: number): ReservationStatus {
+    const settling = this.settling.get(row.id);
+    if (settling) return settling.status;
+    const live = this.live.get(row.id);
+    if (live) return live.expiresAt <= now ? "expired" : "held";
+    return row.status === "held" && row.expiresAt <= now ? "expired" : row.status;
   }
 
   /**

@@ -30,6 +30,8 @@ export interface HttpRoute {
   method: "GET" | "POST" | "DELETE";
   path: string;
   status: number;
+  /** Args read from the query string (GET); the others come from the path and the body. */
+  query?: readonly string[];
 }
 
 export interface Op<

@@ -188,6 +188,11 @@ function operation(op: Op): object {
     delete properties[name!];
     required.delete(name!);
   }
+  for (const name of route.query ?? []) {
+    parameters.push({ name, in: "query", required: false, schema: properties[name] ?? { type: "string" } });
+    delete properties[name];
+    required.delete(name);
+  }
   if ("idempotencyKey" in properties) {
     parameters.push({
       name: "Idempotency-Key",

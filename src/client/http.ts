@@ -54,14 +54,20 @@ export class HttpClient {
     if (bearer && name !== "dev.login") headers.authorization = `Bearer ${bearer}`;
     const init: RequestInit = { method: route.method, headers };
     if (options.signal) init.signal = options.signal;
+    let query = "";
     if (route.method === "POST") {
       headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
+    } else {
+      // What is left of the args of a GET are its query parameters.
+      const search = new URLSearchParams();
+      for (const [key, value] of Object.entries(body)) if (value !== undefined) search.set(key, String(value));
+      if (search.size > 0) query = `?${search}`;
     }
 
     let response: Response;
     try {
-      response = await this.fetchImpl(this.baseUrl + path, init);
+      response = await this.fetchImpl(this.baseUrl + path + query, init);
     } catch (error) {
       throw new ClientError("NETWORK", `${route.method} ${path} failed: ${(error as Error).message}`);
     }

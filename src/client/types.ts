@@ -37,6 +37,7 @@ export const httpRoutes: { [N in HttpOpName]: RouteOf<N> & HttpRoute } = {
   "seats.list": { method: "GET", path: "/v1/schedules/:scheduleId/seats", status: 200 },
   "reservations.create": { method: "POST", path: "/v1/reservations", status: 201 },
   "reservations.get": { method: "GET", path: "/v1/reservations/:reservationId", status: 200 },
+  "reservations.list": { method: "GET", path: "/v1/reservations", status: 200, query: ["status"] },
   "reservations.release": { method: "DELETE", path: "/v1/reservations/:reservationId", status: 200 },
   "payments.create": { method: "POST", path: "/v1/payments", status: 201 },
   "balance.get": { method: "GET", path: "/v1/balance", status: 200 },

@@ -76,6 +76,10 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
     .forEach((name, index) => {
       params[name.slice(1)] = paramValue(req.getParameter(index));
     });
+  for (const name of op.http!.query ?? []) {
+    const value = req.getQuery(name);
+    if (value) params[name] = value;
+  }
   if (idempotencyKey) params.idempotencyKey = idempotencyKey;
   let releaseBody = () => {};
   res.onAborted(() => {

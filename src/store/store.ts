@@ -32,6 +32,9 @@ export interface ReservationRow {
 
 export type NewHold = Omit<ReservationRow, "id" | "status" | "paymentId"> & { reservationId: number };
 
+/** Which of a user's reservations reservationsOf reads. */
+export type ReservationFilter = "held" | "paid" | "all";
+
 export interface IdempotencyRow {
   userId: string;
   key: string;
@@ -79,6 +82,21 @@ export class Store {
          WHERE status IN ('held', 'paid')`,
       ),
       reservationById: prepare(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ?`),
+      // The WHERE of each filter: held means held on disk and not past its expiry.
+      reservationsOf: {
+        all: prepare(
+          `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_by_user
+           WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
+        ),
+        held: prepare(
+          `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_by_user
+           WHERE user_id = ? AND status = 'held' AND expires_at > ? ORDER BY id DESC LIMIT ?`,
+        ),
+        paid: prepare(
+          `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_by_user
+           WHERE user_id = ? AND status = 'paid' ORDER BY id DESC LIMIT ?`,
+        ),
+      },
       allBalances: prepare("SELECT id, balance FROM users"),
       idempotencyRecord: prepare(
         "SELECT user_id AS userId, key, fingerprint, status, response, created_at AS createdAt FROM idempotency WHERE user_id = ? AND key = ?",
@@ -123,6 +141,14 @@ export class Store {
 
   reservationById(id: number): ReservationRow | undefined {
     return this.statements.reservationById.get(id) as ReservationRow | undefined;
+  }
+
+  /** A user's reservations, newest first, at most `limit`. */
+  reservationsOf(userId: string, filter: ReservationFilter, now: number, limit: number): ReservationRow[] {
+    const { reservationsOf } = this.statements;
+    const rows =
+      filter === "held" ? reservationsOf.held.all(userId, now, limit) : reservationsOf[filter].all(userId, limit);
+    return rows as ReservationRow[];
   }
 
   allBalances(): { id: string; balance: number }[] {

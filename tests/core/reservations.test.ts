@@ -82,3 +82,54 @@ describe("Reservations", () => {
     expect(reservations.holdsOf("ann")).toBe(1);
   });
 });
+
+describe("Reservations.list", () => {
+  let s: InProcess;
+  afterEach(() => s?.dispose());
+
+  it("lists the caller's reservations newest first with their concert and current status, filtered by status", async () => {
+    s = await withSchedule({}, 10);
+    const { reservations, wallets, payments } = s.core.actors;
+    const now = Date.now();
+    for (const seat of [1, 2, 3, 4]) await reservations.hold("ann", 1, seat, 60_000, now);
+    await reservations.hold("bo", 1, 9, 60_000, now);
+    await reservations.release("ann", 2, now);
+    await wallets.charge("ann", 700, now);
+    await payments.pay("ann", [3], now);
+    const statuses = (filter: "held" | "paid" | "all") =>
+      reservations.list("ann", filter, Date.now()).map((r) => [r.reservationId, r.status]);
+    expect(statuses("all")).toEqual([
+      [4, "held"],
+      [3, "paid"],
+      [2, "released"],
+      [1, "held"],
+    ]);
+    expect(statuses("held")).toEqual([
+      [4, "held"],
+      [1, "held"],
+    ]);
+    expect(statuses("paid")).toEqual([[3, "paid"]]);
+    expect(reservations.list("ann", "all", now)[0]).toEqual({
+      reservationId: 4,
+      scheduleId: 1,
+      concertId: 1,
+      seatNo: 4,
+      price: 700,
+      status: "held",
+      expiresAt: new Date(now + 60_000).toISOString(),
+    });
+  });
+
+  it("a hold past its expiresAt is listed expired, not held; at most 200 are listed", async () => {
+    s = await withSchedule({ MAX_HOLDS_PER_USER: "1000" }, 300);
+    const { reservations } = s.core.actors;
+    const now = Date.now();
+    await reservations.hold("ann", 1, 1, 100, now);
+    expect(reservations.list("ann", "held", now + 100)).toEqual([]);
+    expect(reservations.list("ann", "all", now + 100)[0]?.status).toBe("expired");
+    for (let seat = 2; seat <= 250; seat++) await reservations.hold("ann", 1, seat, 60_000, now);
+    const listed = reservations.list("ann", "all", now);
+    expect(listed).toHaveLength(200);
+    expect(listed[0]?.reservationId).toBe(250);
+  });
+});

@@ -26,6 +26,15 @@ const SEATS = 20_000;
 // that the copy (18 MB) takes long enough, 30 ms idle and more under load, to be seen overlapping the load.
 const FILLER_ROWS = 500_000;
 
+/** Resolves once `condition` holds (checked every 20 ms); fails after 20 s. */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("waitUntil: timed out");
+    await sleep(20);
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 const workDir = mkdtempSync(join(tmpdir(), "ticketing-backup-"));
 const servers: TestServer[] = [];
@@ -152,9 +161,11 @@ test("a backup taken under load restores every change acknowledged before it, an
     maxHoldsPerUser: 4,
   });
 
-  await sleep(1200);
+  // Enough acknowledged work before the backup and after it, however busy the machine is.
+  await waitUntil(() => load.acked.length > 100);
   const run = await runBackup(dataDir, [backupFile]);
-  await sleep(800);
+  const ackedByCopy = load.acked.length;
+  await waitUntil(() => load.acked.length > ackedByCopy + 120);
   await load.stop();
   expect(run.stderr).toBe("");
   expect(run.code).toBe(0);

@@ -9,6 +9,7 @@ import { paymentsCreate } from "./payments.create.js";
 import { queueCheck } from "./queue.check.js";
 import { reservationsCreate } from "./reservations.create.js";
 import { reservationsGet } from "./reservations.get.js";
+import { reservationsList } from "./reservations.list.js";
 import { reservationsRelease } from "./reservations.release.js";
 import { schedulesList } from "./schedules.list.js";
 import { seatsList } from "./seats.list.js";
@@ -23,6 +24,7 @@ const table = [
   seatsUnsubscribe,
   reservationsCreate,
   reservationsGet,
+  reservationsList,
   reservationsRelease,
   paymentsCreate,
   balanceGet,

@@ -4,6 +4,7 @@ import * as oneLiveIndex from "./002-one-index-for-live-seats.js";
 import * as noLedgerIndex from "./003-no-ledger-index.js";
 import * as meta from "./004-meta.js";
 import * as idempotencyByUser from "./005-idempotency-by-user.js";
+import * as reservationsByUser from "./006-reservations-by-user.js";
 
 export const migrations: readonly { version: number; up: string }[] = [
   { version: 1, up: initial.up },
@@ -11,4 +12,5 @@ export const migrations: readonly { version: number; up: string }[] = [
   { version: 3, up: noLedgerIndex.up },
   { version: 4, up: meta.up },
   { version: 5, up: idempotencyByUser.up },
+  { version: 6, up: reservationsByUser.up },
 ];
