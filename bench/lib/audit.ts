@@ -6,7 +6,8 @@ import Database from "better-sqlite3";
 export interface Audit {
   ok: boolean;
   problems: string[];
-  checked: { payments: number; users: number; liveReservations: number };
+  /** What was looked at, by name (payments, users, live reservations, idempotency rows, ...). */
+  checked: Record<string, number>;
 }
 
 export async function audit(dataDir: string, acknowledgedPaymentIds: number[], serverUrl?: string): Promise<Audit> {

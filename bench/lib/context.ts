@@ -24,7 +24,20 @@ export interface ScenarioResult {
 
 export const SECRET = TEST_AUTH_SECRET;
 
-/** Environment of the server under test: no queue or hold limits get in the way unless set. */
+/**
+ * The abuse limits, off: every generator connects from 127.0.0.1, so thousands of WebSocket
+ * upgrades and new queue tokens would spend one address's budget (RATE_LIMIT_PER_IP, 100/s), and
+ * a user who books at full speed pays more often than the money rate allows. A throughput
+ * scenario measures the server's work, not its refusals; `g.flood` is the one about the limits.
+ */
+export const LIMITS_OFF: Readonly<Record<string, string>> = {
+  // A load generator is one user per connection (or one user for autocannon): no rate limit.
+  RATE_LIMIT_PER_SECOND: "0",
+  RATE_LIMIT_PER_IP: "0",
+  MONEY_RATE_PER_SECOND: "0",
+};
+
+/** Environment of the server under test: no queue, hold or rate limits get in the way unless set. */
 export function benchEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
@@ -32,8 +45,7 @@ export function benchEnv(overrides: Record<string, string> = {}): Record<string,
     QUEUE_ACTIVE_TTL_MS: "3600000",
     QUEUE_WAITING_IDLE_MS: "600000",
     HOLD_TTL_MS: "3600000",
-    // A load generator is one user per connection (or one user for autocannon): no rate limit.
-    RATE_LIMIT_PER_SECOND: "0",
+    ...LIMITS_OFF,
     ...overrides,
   };
 }

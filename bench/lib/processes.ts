@@ -58,12 +58,67 @@ export function forkLoad(job: Job, onSale?: () => void): LoadProcess {
   };
 }
 
+/** Refusals by error code across generators, as figures (`err.SEAT_UNAVAILABLE`, `err.RATE_LIMITED`, ...). */
+export function errorFigures(results: JobResult[]): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const result of results) {
+    for (const [code, n] of Object.entries(result.errors)) figures[`err.${code}`] = (figures[`err.${code}`] ?? 0) + n;
+  }
+  return figures;
+}
+
 /** Runs several generators as one: all connect, then all start together. */
 export async function runLoads(jobs: Job[], beforeGo?: () => void | Promise<void>): Promise<JobResult[]> {
   const loads = jobs.map((job) => forkLoad(job));
   await Promise.all(loads.map((load) => load.ready));
   await beforeGo?.();
   return Promise.all(loads.map((load) => load.go()));
+}
+
+/** A message from a worker process: `{ type, ...fields }`. */
+export type WorkerMessage = { type: string } & Record<string, unknown>;
+
+/** A generator process spoken to in `{type}` messages, for steps that go back and forth. */
+export interface Worker {
+  child: ChildProcess;
+  send(message: object): void;
+  /** The next message of `type` (in arrival order); fails on an `error` message or an exit. */
+  next(type: string): Promise<WorkerMessage>;
+}
+
+/** Forks `file` (a path under dist/bench/load) and sends it `job`. */
+export function forkWorker(file: string, job: object): Worker {
+  const child = fork(join(here, "../load", file), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const inbox: WorkerMessage[] = [];
+  let failure: Error | undefined;
+  const waiting: (() => void)[] = [];
+  const wake = () => {
+    for (const done of waiting.splice(0)) done();
+  };
+  child.on("message", (message: WorkerMessage) => {
+    if (message.type === "error") failure = new Error(`${file} failed: ${String(message.message)}`);
+    inbox.push(message);
+    wake();
+  });
+  child.once("exit", (code) => {
+    failure ??= new Error(`${file} exited with ${code}`);
+    wake();
+  });
+  child.send(job);
+  return {
+    child,
+    send: (message) => {
+      if (child.connected) child.send(message);
+    },
+    async next(type) {
+      for (;;) {
+        const at = inbox.findIndex((m) => m.type === type);
+        if (at !== -1) return inbox.splice(at, 1)[0]!;
+        if (failure) throw failure;
+        await new Promise<void>((done) => waiting.push(done));
+      }
+    },
+  };
 }
 
 export async function startCeilingServer(): Promise<{ port: number; stop(): void; pid: number }> {
@@ -78,6 +133,8 @@ export interface AutocannonResult {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Answers by HTTP status other than 2xx (`status.429`: refused by a rate limit). */
+  statusFigures: Record<string, number>;
 }
 
 /** autocannon in its own process, JSON out. */
@@ -100,6 +157,11 @@ export function autocannon(
         p99: out.latency.p99,
         non2xx: out.non2xx,
         errors: out.errors,
+        statusFigures: Object.fromEntries(
+          Object.entries((out.statusCodeStats ?? {}) as Record<string, { count: number }>)
+            .filter(([status]) => !status.startsWith("2"))
+            .map(([status, stats]) => [`status.${status}`, stats.count]),
+        ),
       });
     });
   });
@@ -109,6 +171,19 @@ export function autocannon(
 export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Microseconds so far in which some runnable task waited for a CPU (Linux PSI,
+ * /proc/pressure/cpu); NaN where the kernel does not report it. Over a phase, the share of its
+ * time says how busy the machine was with work other than the phase's own (other agents' too).
+ */
+export function cpuPressureMicros(): number {
+  try {
+    return Number(/^some .* total=(\d+)/m.exec(readFileSync("/proc/pressure/cpu", "utf8"))?.[1]);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Resident set size in MB. */

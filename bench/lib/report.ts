@@ -21,6 +21,16 @@ export function machine(): RunReport["machine"] {
   };
 }
 
+/**
+ * Requests a scenario saw refused by a rate limit: `err.RATE_LIMITED` from the WebSocket
+ * generators, `status.429` from HTTP ones. The throughput scenarios run with the limits off
+ * (LIMITS_OFF), so there any refusal means the scenario measured the limit, not the server.
+ */
+export function rateLimited(result: ScenarioResult): number {
+  const count = (name: string) => Number(result.figures[name] ?? 0);
+  return count("err.RATE_LIMITED") + count("status.429");
+}
+
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || Number.isNaN(n) ? "" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
 

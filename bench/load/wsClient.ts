@@ -18,7 +18,7 @@ export interface Push {
 
 export class LoadClient {
   private nextId = 1;
-  private readonly pending = new Map<number, (reply: Reply) => void>();
+  private readonly pending = new Map<number, (reply: Reply, frame: Buffer) => void>();
   onPush: (push: Push, raw: Buffer) => void = () => {};
   /** When false, pushes are counted but not decoded (cheap bystanders in fan-out). */
   decodePushes = true;
@@ -41,7 +41,7 @@ export class LoadClient {
       const done = this.pending.get(message.id);
       if (done) {
         this.pending.delete(message.id);
-        done(message);
+        done(message, data);
       }
     });
   }
@@ -58,6 +58,17 @@ export class LoadClient {
     const id = this.nextId++;
     return new Promise((done) => {
       this.pending.set(id, done);
+      this.socket.send(packr.pack({ id, op, args }), { binary: true });
+    });
+  }
+
+  /**
+   * Sends a request with the caller's id and resolves with the reply and its frame's bytes: a
+   * replay sent with the first request's id must then come back as the very same bytes.
+   */
+  requestWithId(id: number, op: string, args: object): Promise<{ reply: Reply; frame: Buffer }> {
+    return new Promise((done) => {
+      this.pending.set(id, (reply, frame) => done({ reply, frame }));
       this.socket.send(packr.pack({ id, op, args }), { binary: true });
     });
   }

@@ -4,7 +4,7 @@
 import { audit } from "../lib/audit.js";
 import { type BenchContext, bookingServer, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
 import { mergeHistograms, summarize } from "../lib/histogram.js";
-import { cpuSeconds, runLoads } from "../lib/processes.js";
+import { cpuSeconds, errorFigures, runLoads } from "../lib/processes.js";
 import type { Job, JobResult } from "../load/wsLoad.js";
 import { WS_CONNECTIONS } from "./ceilings.js";
 
@@ -58,7 +58,7 @@ async function runMix(
         connections: base.connections,
         serverCpuCores: Number(cpu.toFixed(2)),
         ...(job.rate ? { offeredRate: job.rate } : {}),
-        ...Object.fromEntries(Object.entries(result!.errors).map(([code, n]) => [`err.${code}`, n])),
+        ...errorFigures([result!]),
         ...result!.extra,
         holdP99: latencyOf([result!], ["hold"]).p99,
         // Holds that succeeded (a refused hold changes nothing durable).

@@ -27,7 +27,12 @@ export async function catalogReads(ctx: BenchContext): Promise<ScenarioResult> {
       throughput: result.requestsPerSecond,
       unit: "req/s",
       latency: { count: 0, p50: result.p50, p90: Number.NaN, p99: result.p99, max: Number.NaN },
-      figures: { connections: HTTP_CONNECTIONS, non2xx: result.non2xx, errors: result.errors },
+      figures: {
+        connections: HTTP_CONNECTIONS,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        ...result.statusFigures,
+      },
     };
   } finally {
     await server.stop();

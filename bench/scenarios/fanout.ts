@@ -3,7 +3,7 @@ import { fork } from "node:child_process";
 import { join } from "node:path";
 import { type BenchContext, bookingServer, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
 import { mergeHistograms, summarize } from "../lib/histogram.js";
-import { cpuSeconds, forkLoad, startCeilingServer } from "../lib/processes.js";
+import { cpuSeconds, errorFigures, forkLoad, startCeilingServer } from "../lib/processes.js";
 import type { BystanderJob } from "../load/bystanders.js";
 
 /** Subscribers whose delivery latency is timed, in the generator that also drives the changes. */
@@ -89,7 +89,7 @@ async function measureFanout(ctx: BenchContext, subscribers: number, target: Fan
       serverCpuCores: Number(cpu.toFixed(2)),
       pushes,
       changes: result.extra.changesIssued ?? 0,
-      ...Object.fromEntries(Object.entries(result.errors).map(([code, n]) => [`err.${code}`, n])),
+      ...errorFigures([result]),
     },
   };
 }

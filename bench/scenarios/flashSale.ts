@@ -3,7 +3,7 @@
 import { audit } from "../lib/audit.js";
 import { type BenchContext, bookingServer, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
 import { mergeHistograms, summarize } from "../lib/histogram.js";
-import { cpuSeconds, forkLoad } from "../lib/processes.js";
+import { cpuSeconds, errorFigures, forkLoad } from "../lib/processes.js";
 import { gauge, opLatency, scrape } from "../lib/serverMetrics.js";
 
 /**
@@ -76,6 +76,7 @@ export async function flashSale(ctx: BenchContext, activeMax: number): Promise<S
         admitted: sum("admitted"),
         gaveUp: sum("gaveUp"),
         seatUnavailable: results.reduce((t, r) => t + (r.errors.SEAT_UNAVAILABLE ?? 0), 0),
+        ...errorFigures(results),
         soldOutSeconds: Number(soldOutAfter.toFixed(1)),
         serverHoldP50le: serverHold.p50,
         serverHoldP99le: serverHold.p99,

@@ -1,10 +1,11 @@
 // (e) Memory of the server process with a 1,000,000-seat catalog, 100,000 live holds and many
-// waiting sockets; (f) restart time with that state.
+// waiting sockets, and restart time with that state (`e.restart`, called `f.restart` before
+// 2026-11-30, when `f` became the idempotency scenario).
 import { startServer, userJwt } from "../../tests/helpers/server.js";
 import { audit } from "../lib/audit.js";
 import { type BenchContext, benchEnv, createCatalog, type ScenarioResult, SECRET } from "../lib/context.js";
 import { mergeHistograms, summarize } from "../lib/histogram.js";
-import { forkLoad, rssMb, runLoads } from "../lib/processes.js";
+import { errorFigures, forkLoad, rssMb, runLoads } from "../lib/processes.js";
 
 /** This machine allows 20,000 open files per process, so 100,000 sockets cannot be held here. */
 const WAITING_SOCKETS = 17_000;
@@ -53,14 +54,14 @@ export async function memoryAndRestart(ctx: BenchContext): Promise<ScenarioResul
       localAddresses: LOOPBACK_SOURCES,
     });
     await waiting.ready;
-    await waiting.go();
+    const waited = await waiting.go();
     await settle();
     const withWaiting = rssMb(pid());
     waiting.release();
     const perSocketKb = ((withWaiting - withHolds) * 1024) / WAITING_SOCKETS;
     const projected100k = withHolds + (perSocketKb * 100_000) / 1024;
 
-    // (f) kill -9 with 1M seats and the holds, then time a restart until it serves a request.
+    // kill -9 with 1M seats and the holds, then time a restart until it serves a request.
     await settle();
     const dataDir = server.dataDir;
     await server.kill();
@@ -90,6 +91,7 @@ export async function memoryAndRestart(ctx: BenchContext): Promise<ScenarioResul
           perWaitingSocketKb: mb(perSocketKb),
           projected100kSocketsMb: mb(projected100k),
           holdP99: holdLatency.p99,
+          ...errorFigures([fill!, waited]),
         },
         targets: {
           "1M catalog seats (MB)": { measured: mb(withCatalog), target: "< 150", met: withCatalog < 150 },
@@ -106,8 +108,8 @@ export async function memoryAndRestart(ctx: BenchContext): Promise<ScenarioResul
         },
       },
       {
-        id: "f.restart",
-        title: `(f) Restart after kill -9 with 1M seats + ${holdsWanted / 1000}k holds`,
+        id: "e.restart",
+        title: `(e) Restart after kill -9 with 1M seats + ${holdsWanted / 1000}k holds`,
         figures: { listeningMs: Math.round(listening), servingMs: Math.round(serving), holdsRestored: liveAfter },
         targets: {
           "restart to serving (ms)": { measured: Math.round(serving), target: "< 3000", met: serving < 3000 },
