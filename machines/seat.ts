@@ -1,5 +1,5 @@
 // Owns the life of one held seat: from the hold to its payment, release or expiry.
-import { and, emit, setup } from "xstate";
+import { and, setup } from "xstate";
 
 export interface SeatInput {
   scheduleId: number;
@@ -9,54 +9,33 @@ export interface SeatInput {
   holder: string;
   /** epoch ms; absolute, so a hold restored after a restart ends when it always would have */
   expiresAt: number;
-  /** the host's clock; the machine reads time only through this */
-  now: () => number;
 }
 
 export interface SeatContext extends SeatInput {}
 
-export type SeatEvent = { type: "RELEASE"; userId: string } | { type: "PAY"; userId: string };
-
-export type SeatEmitted = {
-  type: "expired";
-  reservationId: number;
-  scheduleId: number;
-  seatNo: number;
-  holder: string;
-};
+/** Time enters as data: `now` (epoch ms) is the host's clock when it sends the event. */
+export type SeatEvent =
+  | { type: "RELEASE"; userId: string }
+  | { type: "PAY"; userId: string; now: number }
+  | { type: "EXPIRE"; now: number };
 
 /**
  * A virtual actor: it exists only while its seat is held (an available seat is just a byte
- * in the schedule's seat map), so it starts in `held` and every other state is final.
- * `send` is fire and forget, so callers ask `getSnapshot().can(event)` before sending;
- * every refusal is therefore a guard, never a silent no-op inside an action.
+ * in the schedule's seat map), so it starts in `held` and every other state is final. It has
+ * no timer: the host sends `EXPIRE` when its timer heap says the hold is due, and the guard
+ * decides with the event's `now`, so a late or early timer can neither let a stale hold be
+ * paid nor end a hold before its `expiresAt`. Every refusal is a guard, never a silent no-op.
  */
 export const seatMachine = setup({
   types: {} as {
     context: SeatContext;
     events: SeatEvent;
     input: SeatInput;
-    emitted: SeatEmitted;
   },
   guards: {
-    isHolder: ({ context, event }) => context.holder === event.userId,
-    // The timer may fire late (a busy event loop); the clock, not the timer, decides whether
-    // a payment is still in time, so a late timer can never let a stale hold be paid.
-    notExpired: ({ context }) => context.now() < context.expiresAt,
-  },
-  actions: {
-    emitExpired: emit(({ context }) => ({
-      type: "expired" as const,
-      reservationId: context.reservationId,
-      scheduleId: context.scheduleId,
-      seatNo: context.seatNo,
-      holder: context.holder,
-    })),
-  },
-  delays: {
-    // Recomputed from the absolute expiresAt at entry, so a restored hold re-arms only the
-    // time it has left; one already past expires at once.
-    untilExpiry: ({ context }) => Math.max(0, context.expiresAt - context.now()),
+    isHolder: ({ context, event }) => "userId" in event && context.holder === event.userId,
+    isBeforeExpiry: ({ context, event }) => event.type === "PAY" && event.now < context.expiresAt,
+    isDue: ({ context, event }) => event.type === "EXPIRE" && event.now >= context.expiresAt,
   },
 }).createMachine({
   id: "seat",
@@ -64,12 +43,10 @@ export const seatMachine = setup({
   initial: "held",
   states: {
     held: {
-      after: {
-        untilExpiry: { target: "expired", actions: "emitExpired" },
-      },
       on: {
         RELEASE: { guard: "isHolder", target: "released" },
-        PAY: { guard: and(["isHolder", "notExpired"]), target: "paid" },
+        PAY: { guard: and(["isHolder", "isBeforeExpiry"]), target: "paid" },
+        EXPIRE: { guard: "isDue", target: "expired" },
       },
     },
     released: { type: "final" },

@@ -12,7 +12,8 @@ export class ExpiryHeap<T> {
   private armedAt = Number.POSITIVE_INFINITY;
   private stopped = false;
 
-  constructor(private readonly onDue: (item: T) => void) {}
+  /** `onDue` gets the clock reading that found the item due (>= its `at`). */
+  constructor(private readonly onDue: (item: T, now: number) => void) {}
 
   get size(): number {
     return this.heap.length;
@@ -60,7 +61,7 @@ export class ExpiryHeap<T> {
     while (this.heap.length > 0 && this.heap[0]!.at <= now) {
       const { item } = this.heap[0]!;
       this.remove(item);
-      this.onDue(item);
+      this.onDue(item, now);
     }
     this.arm();
   }

@@ -44,7 +44,7 @@ export class Payments {
       throw new ApiError("INSUFFICIENT_BALANCE", `balance ${balanceBefore} is below the amount ${amount}`);
     }
     const paymentId = this.ids.next();
-    const sale = this.reservations.sell(holds, paymentId);
+    const sale = this.reservations.sell(holds, paymentId, now);
     const debit = this.wallets.move(userId, -amount, "payment", paymentId, now);
     this.queue.endFor(userId, now);
     const view: PaymentView = { paymentId, reservationIds, amount, balance: debit.balance, status: "paid" };

@@ -5,8 +5,8 @@ import { type Commits, noWrite, type Write } from "../store/commitQueue.js";
 import type { ReservationFilter, ReservationRow, ReservationStatus, Store } from "../store/store.js";
 import type { Catalog } from "./catalog.js";
 import { ExpiryHeap } from "./expiries.js";
+import { type Hold, seatRules } from "./holds.js";
 import type { IdSequence } from "./ids.js";
-import { type Hold, seatRules } from "./seats.js";
 
 export interface ReservationView {
   reservationId: number;
@@ -25,7 +25,7 @@ export class Reservations {
   private readonly liveByUser = new Map<string, Set<number>>();
   /** Holds that ended in memory whose change is not committed yet: lookups must not read stale rows. */
   private readonly settling = new Map<number, { hold: Hold; status: ReservationStatus }>();
-  private readonly expiries = new ExpiryHeap<Hold>((hold) => this.expire(hold));
+  private readonly expiries = new ExpiryHeap<Hold>((hold, now) => this.expire(hold, now));
 
   constructor(
     private readonly store: Store,
@@ -138,7 +138,7 @@ export class Reservations {
     if (live) {
       assertOwner(live, userId);
       if (live.expiresAt > now) return live;
-      this.expire(live);
+      this.expire(live, now);
       throw new ApiError("HOLD_EXPIRED", `reservation ${reservationId} has expired`);
     }
     const { status } = this.get(userId, reservationId, now);
@@ -157,17 +157,17 @@ export class Reservations {
     return { reservationId, status: "released" };
   }
 
-  /** A hold's expiry fell due (timer heap): the seat machine moves it to expired. */
-  private expire(hold: Hold): void {
+  /** A hold found due at `now` (>= its expiresAt) by the timer heap or a request: the seat machine ends it. */
+  private expire(hold: Hold, now: number): void {
     if (this.live.get(hold.reservationId) !== hold) return;
-    if (seatRules.expire(hold)) void this.end(hold, "expired");
-    else this.expiries.add(seatRules.expiryDue(hold), hold);
+    if (!seatRules.expire(hold, now)) throw new Error(`seat machine refused EXPIRE of ${hold.reservationId}`);
+    void this.end(hold, "expired");
   }
 
   /** Sells live holds (already checked in this turn); returns the write that records the sale. */
-  sell(holds: Hold[], paymentId: number): Write {
+  sell(holds: Hold[], paymentId: number, now: number): Write {
     for (const hold of holds) {
-      if (!seatRules.pay(hold, hold.userId)) throw new Error(`seat machine refused PAY of ${hold.reservationId}`);
+      if (!seatRules.pay(hold, hold.userId, now)) throw new Error(`seat machine refused PAY of ${hold.reservationId}`);
     }
     for (const hold of holds) {
       this.catalog.schedule(hold.scheduleId).sell(hold.seatNo);
@@ -185,7 +185,7 @@ export class Reservations {
 
   private track(hold: Hold): void {
     this.live.set(hold.reservationId, hold);
-    this.expiries.add(seatRules.expiryDue(hold), hold);
+    this.expiries.add(hold.expiresAt, hold);
     let mine = this.liveByUser.get(hold.userId);
     if (!mine) this.liveByUser.set(hold.userId, (mine = new Set()));
     mine.add(hold.reservationId);

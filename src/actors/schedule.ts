@@ -1,5 +1,5 @@
 // One schedule's actor: its seat map (schedule machine) and the coalesced, versioned diffs it
-// publishes after the changes are committed. Held seats are virtual actors (seats.ts).
+// publishes after the changes are committed. Held seats are virtual actors (holds.ts).
 import { type Actor, createActor } from "xstate";
 import {
   type ScheduleEmitted,
