@@ -1,4 +1,6 @@
-// Owns the waiting room: the FIFO line, the bounded active set, idle and TTL expiry, admission.
+// Owns a waiting room: the pre-queue before an opening and its draw, the FIFO line, the bounded
+// active set, idle and TTL expiry, admission (paused, or held back while no seat is available),
+// and the end of a sold-out on-sale.
 import { and, emit, enqueueActions, setup } from "xstate";
 import { WaitingLine } from "./waitingLine.js";
 
@@ -6,14 +8,23 @@ export interface QueueInput {
   activeMax: number;
   activeTtlMs: number;
   waitingIdleMs: number;
+  /** When the room opens (epoch ms); until then check-ins wait in the pre-queue. Null: open. */
+  opensAt?: number | null;
+  /** The draw already ran (a room restored after its opening). */
+  opened?: boolean;
+  paused?: boolean;
 }
+
+export type QueueEntryStatus = "pre" | "waiting" | "active";
 
 export interface QueueEntry {
   token: string;
   userId: string;
   /** place in line: smaller joined earlier; persisted, so order survives a restart */
   seq: number;
-  status: "waiting" | "active";
+  status: QueueEntryStatus;
+  /** pre: the entry's place in the draw (lower goes first), computed by the host at check-in */
+  drawKey: string | null;
   joinedAt: number;
   lastSeenAt: number;
   activatedAt: number | null;
@@ -22,7 +33,12 @@ export interface QueueEntry {
 }
 
 export interface QueueContext {
-  config: QueueInput;
+  config: Required<QueueInput>;
+  /** the pre-queue: tokens that checked in before the opening, until the draw */
+  pre: Set<string>;
+  /** false while no seat can be booked: nobody is admitted (the host says so, INVENTORY) */
+  canAdmit: boolean;
+  soldOut: boolean;
   byToken: Map<string, QueueEntry>;
   /** userId -> token */
   byUser: Map<string, string>;
@@ -41,7 +57,14 @@ export interface QueueContext {
 }
 
 export type QueueEvent =
-  | { type: "JOIN"; token: string; userId: string; now: number }
+  | { type: "JOIN"; token: string; userId: string; now: number; drawKey?: string }
+  /** The opening: the draw orders the pre-queue, then admission starts. */
+  | { type: "OPEN"; now: number }
+  | { type: "CONFIGURE"; activeMax?: number; paused?: boolean; opensAt?: number }
+  /** Whether a seat can be booked now (the host reads the inventory). */
+  | { type: "INVENTORY"; canAdmit: boolean }
+  /** No seat is available nor held: every pre and waiting token ends. */
+  | { type: "SOLD_OUT"; now: number }
   | { type: "SEEN"; token: string; now: number }
   /** The host saw these tokens present (open connections): one event for the whole line. */
   | { type: "PRESENT"; tokens: Iterable<string>; now: number }
@@ -54,7 +77,9 @@ export type QueueEvent =
 export type QueueEmitted =
   /** `joined`: admitted as it joined (its row is inserted active), not from the line at a tick. */
   | { type: "admitted"; token: string; userId: string; activatedAt: number; expiresAt: number; joined: boolean }
-  | { type: "left"; token: string; userId: string; reason: "idle" | "expired" | "ended" };
+  | { type: "left"; token: string; userId: string; reason: "idle" | "expired" | "ended" | "soldout" }
+  /** The draw: the pre-queue's tokens in drawn order (they now wait in this order). */
+  | { type: "drawn"; tokens: string[]; now: number };
 
 const ADMISSION_WINDOW_MS = 60_000;
 
@@ -65,8 +90,19 @@ export function positionOf(context: QueueContext, token: string): number {
   return context.line.rank(entry.seq);
 }
 
+/** Tokens waiting to be admitted: the line, and before the opening the pre-queue. */
 export function waitingCount(context: QueueContext): number {
-  return context.line.size;
+  return context.line.size + context.pre.size;
+}
+
+/** Before the opening: check-ins join the pre-queue. */
+export function isBeforeOpening(context: QueueContext): boolean {
+  return context.config.opensAt !== null && !context.config.opened;
+}
+
+/** Admission may happen: open, not paused, a seat to book. */
+function mayAdmit(context: QueueContext): boolean {
+  return !isBeforeOpening(context) && !context.config.paused && context.canAdmit && !context.soldOut;
 }
 
 /**
@@ -108,7 +144,10 @@ function firstAfter(times: number[], cutoff: number): number {
 function forget(context: QueueContext, entry: QueueEntry): void {
   context.byToken.delete(entry.token);
   if (context.byUser.get(entry.userId) === entry.token) context.byUser.delete(entry.userId);
-  if (entry.status === "waiting") {
+  if (entry.status === "pre") {
+    context.pre.delete(entry.token);
+    context.idleOrder.delete(entry.token);
+  } else if (entry.status === "waiting") {
     context.line.remove(entry.seq);
     context.tokenBySeq.delete(entry.seq);
     context.idleOrder.delete(entry.token);
@@ -137,10 +176,10 @@ function admitted(entry: QueueEntry, joined: boolean): QueueEmitted {
   };
 }
 
-/** A waiting token was seen at `now`: it moves to the back of the idle order. */
+/** A waiting (or pre) token was seen at `now`: it moves to the back of the idle order. */
 function seen(context: QueueContext, token: string, now: number): void {
   const entry = context.byToken.get(token);
-  if (entry === undefined || entry.status !== "waiting") return;
+  if (entry === undefined || entry.status === "active") return;
   // Never backwards: idleOrder must stay sorted by lastSeenAt.
   entry.lastSeenAt = Math.max(entry.lastSeenAt, now);
   // delete + add moves the token to the back of the insertion-ordered set.
@@ -148,16 +187,21 @@ function seen(context: QueueContext, token: string, now: number): void {
   context.idleOrder.add(entry.token);
 }
 
-function left(entry: QueueEntry, reason: "idle" | "expired" | "ended"): QueueEmitted {
+function left(entry: QueueEntry, reason: "idle" | "expired" | "ended" | "soldout"): QueueEmitted {
   return { type: "left", token: entry.token, userId: entry.userId, reason };
 }
 
-function newEntry(event: { token: string; userId: string; now: number }, seq: number): QueueEntry {
+function newEntry(
+  event: { token: string; userId: string; now: number; drawKey?: string },
+  seq: number,
+  status: QueueEntryStatus = "waiting",
+): QueueEntry {
   return {
     token: event.token,
     userId: event.userId,
     seq,
-    status: "waiting",
+    status,
+    drawKey: event.drawKey ?? null,
     joinedAt: event.now,
     lastSeenAt: event.now,
     activatedAt: null,
@@ -173,12 +217,25 @@ export const queueMachine = setup({
     emitted: QueueEmitted;
   },
   guards: {
-    // One live token per user (the host looks byUser up first and answers with that token).
+    // One live token per user (the host looks byUser up first and answers with that token); a
+    // sold-out room takes nobody.
     isNewJoiner: ({ context, event }) =>
-      event.type === "JOIN" && !context.byUser.has(event.userId) && !context.byToken.has(event.token),
+      event.type === "JOIN" &&
+      !context.soldOut &&
+      !context.byUser.has(event.userId) &&
+      !context.byToken.has(event.token),
+    // Before the opening every check-in goes to the pre-queue, with its place in the draw.
+    isPreJoiner: ({ context, event }) =>
+      event.type === "JOIN" && isBeforeOpening(context) && event.drawKey !== undefined,
     // Nobody may overtake the line: immediate admission only when it is empty.
-    hasRoomAndNoLine: ({ context }) => context.activeCount < context.config.activeMax && context.line.size === 0,
-    isWaitingToken: ({ context, event }) => "token" in event && context.byToken.get(event.token)?.status === "waiting",
+    hasRoomAndNoLine: ({ context }) =>
+      mayAdmit(context) && context.activeCount < context.config.activeMax && context.line.size === 0,
+    isWaitingToken: ({ context, event }) => {
+      const status = "token" in event ? context.byToken.get(event.token)?.status : undefined;
+      return status === "waiting" || status === "pre";
+    },
+    isDueToOpen: ({ context, event }) =>
+      event.type === "OPEN" && isBeforeOpening(context) && event.now >= (context.config.opensAt ?? 0),
     isKnownToken: ({ context, event }) => "token" in event && context.byToken.has(event.token),
     isLapsedActive: ({ context, event }) => {
       if (event.type !== "LAPSE") return false;
@@ -203,6 +260,61 @@ export const queueMachine = setup({
       const entry = "token" in event ? context.byToken.get(event.token) : undefined;
       if (entry === undefined || entry.expiresAt === null) throw new Error("emitAdmitted runs after an admission");
       return admitted(entry, true);
+    }),
+    joinPre: ({ context, event }) => {
+      if (event.type !== "JOIN") return;
+      // No seq yet: the draw gives the pre-queue its order at the opening.
+      const entry = newEntry(event, 0, "pre");
+      context.byToken.set(entry.token, entry);
+      context.byUser.set(entry.userId, entry.token);
+      context.pre.add(entry.token);
+      context.idleOrder.add(entry.token);
+    },
+    // The draw: tokens seen within the idle allowance before the opening, by drawKey.
+    draw: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "OPEN") return;
+      const opensAt = context.config.opensAt ?? event.now;
+      const drawn: QueueEntry[] = [];
+      for (const token of context.pre) {
+        const entry = context.byToken.get(token)!;
+        if (entry.lastSeenAt + context.config.waitingIdleMs < opensAt) {
+          forget(context, entry);
+          enqueue.emit(left(entry, "idle"));
+        } else drawn.push(entry);
+      }
+      drawn.sort((a, b) => (a.drawKey! < b.drawKey! ? -1 : a.drawKey! > b.drawKey! ? 1 : 0));
+      context.pre.clear();
+      for (const entry of drawn) {
+        entry.status = "waiting";
+        entry.seq = context.nextSeq++;
+        context.line.add(entry.seq);
+        context.tokenBySeq.set(entry.seq, entry.token);
+        // The idle clock starts over at the draw (it may run late, after a restart): idleOrder
+        // stays sorted, since every drawn token is now seen at the same, latest time.
+        entry.lastSeenAt = Math.max(entry.lastSeenAt, event.now);
+        context.idleOrder.delete(entry.token);
+        context.idleOrder.add(entry.token);
+      }
+      context.config.opened = true;
+      enqueue.emit({ type: "drawn", tokens: drawn.map((entry) => entry.token), now: event.now });
+    }),
+    configure: ({ context, event }) => {
+      if (event.type !== "CONFIGURE") return;
+      if (event.activeMax !== undefined) context.config.activeMax = event.activeMax;
+      if (event.paused !== undefined) context.config.paused = event.paused;
+      if (event.opensAt !== undefined && isBeforeOpening(context)) context.config.opensAt = event.opensAt;
+    },
+    setInventory: ({ context, event }) => {
+      if (event.type === "INVENTORY") context.canAdmit = event.canAdmit;
+    },
+    endUnadmitted: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SOLD_OUT") return;
+      context.soldOut = true;
+      for (const entry of [...context.byToken.values()]) {
+        if (entry.status === "active") continue;
+        forget(context, entry);
+        enqueue.emit(left(entry, "soldout"));
+      }
     }),
     joinWaiting: ({ context, event }) => {
       if (event.type !== "JOIN") return;
@@ -264,8 +376,8 @@ export const queueMachine = setup({
       }
     }),
     admitWaiting: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "TICK") return;
-      while (context.activeCount < context.config.activeMax) {
+      if (event.type !== "TICK" && event.type !== "OPEN") return;
+      while (mayAdmit(context) && context.activeCount < context.config.activeMax) {
         const seq = context.line.popOldest();
         if (seq === undefined) break;
         const token = context.tokenBySeq.get(seq);
@@ -289,7 +401,11 @@ export const queueMachine = setup({
         context.byToken.set(entry.token, entry);
         context.byUser.set(entry.userId, entry.token);
         context.nextSeq = Math.max(context.nextSeq, entry.seq + 1);
-        if (entry.status === "waiting") {
+        if (entry.status === "pre") {
+          // The pre-queue keeps its seen times: the draw counts those seen before the opening.
+          context.pre.add(entry.token);
+          context.idleOrder.add(entry.token);
+        } else if (entry.status === "waiting") {
           // Nobody could check in while the server was down; the idle clock restarts now.
           entry.lastSeenAt = event.now;
           context.line.add(entry.seq);
@@ -309,7 +425,10 @@ export const queueMachine = setup({
 }).createMachine({
   id: "queue",
   context: ({ input }) => ({
-    config: { ...input },
+    config: { opensAt: null, opened: false, paused: false, ...input },
+    pre: new Set(),
+    canAdmit: true,
+    soldOut: false,
     byToken: new Map(),
     byUser: new Map(),
     line: new WaitingLine(),
@@ -326,11 +445,16 @@ export const queueMachine = setup({
     open: {
       on: {
         JOIN: [
+          { guard: and(["isPreJoiner", "isNewJoiner"]), actions: "joinPre" },
           // The cheap room check first: `and` stops at the first false, and while a line
           // exists (the busy case) that spares a second lookup of the joiner.
           { guard: and(["hasRoomAndNoLine", "isNewJoiner"]), actions: ["joinActive", "emitAdmitted"] },
           { guard: "isNewJoiner", actions: "joinWaiting" },
         ],
+        OPEN: { guard: "isDueToOpen", actions: ["draw", "admitWaiting"] },
+        CONFIGURE: { actions: "configure" },
+        INVENTORY: { actions: "setInventory" },
+        SOLD_OUT: { actions: "endUnadmitted" },
         SEEN: { guard: "isWaitingToken", actions: "refreshSeen" },
         // Active and unknown tokens in the list are skipped: presence only matters in line.
         PRESENT: { actions: "refreshPresent" },

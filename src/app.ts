@@ -36,7 +36,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     dispatcher,
     authenticator: core.authenticator,
     perAddress: core.perAddress,
-    queue: core.actors.queue,
+    rooms: core.actors.rooms,
     trustProxy: config.trustProxy,
     maxFrameBytes: config.maxFrameBytes,
     nextRequestId,

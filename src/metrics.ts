@@ -45,8 +45,8 @@ export class Metrics {
           this.set(read());
         },
       });
-    gauge("ticketing_queue_waiting", "Tokens waiting in line", () => actors.queue.waiting);
-    gauge("ticketing_queue_active", "Tokens in the active set", () => actors.queue.active);
+    gauge("ticketing_queue_waiting", "Tokens waiting in line", () => actors.rooms.waiting);
+    gauge("ticketing_queue_active", "Tokens in the active set", () => actors.rooms.active);
     gauge("ticketing_holds_live", "Seats currently held", () => actors.reservations.liveCount);
     gauge("ticketing_seats_sold", "Seats sold", () => {
       let sold = 0;

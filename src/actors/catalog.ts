@@ -1,15 +1,19 @@
-// Concerts and their schedule actors, addressed by id.
-
+// Concerts, their on-sales and their schedule actors, addressed by id.
 import { ApiError } from "../errors.js";
 import { immutable } from "../immutable.js";
 import type { Commits } from "../store/commitQueue.js";
-import type { ConcertRow, ScheduleRow, Store } from "../store/store.js";
+import type { ConcertRow, OnSaleRow, ScheduleRow, Store } from "../store/store.js";
+import { commitmentOf, newSeed } from "./draw.js";
 import type { IdSequence } from "./ids.js";
 import type { ScheduleActor } from "./schedule.js";
 
 export interface NewConcert {
   title: string;
+  /** IANA time zone of the venue; default UTC. */
+  timeZone?: string;
   schedules: { startsAt: string; seatCount: number; price: number }[];
+  /** An on-sale: its own waiting room, opening at `opensAt` (epoch ms) with a draw when that is in the future. */
+  onSale?: { opensAt?: number; activeMax?: number };
 }
 
 export interface ConcertView {
@@ -18,10 +22,17 @@ export interface ConcertView {
   schedules: { id: number; startsAt: string; totalSeats: number }[];
 }
 
+/** Seats of a concert over all its dates. */
+export interface Inventory {
+  available: number;
+  held: number;
+}
+
 export class Catalog {
   private readonly concerts = new Map<number, ConcertRow>();
   private readonly schedules = new Map<number, ScheduleActor>();
   private readonly schedulesByConcert = new Map<number, ScheduleActor[]>();
+  private readonly onSales = new Map<number, OnSaleRow>();
   private cachedConcerts: { concerts: { id: number; title: string }[] } | null = null;
 
   constructor(
@@ -42,6 +53,47 @@ export class Catalog {
     this.schedules.set(row.id, actor);
     this.schedulesByConcert.get(row.concertId)?.push(actor);
     return actor;
+  }
+
+  /** An on-sale read from disk (start-up). */
+  addOnSale(row: OnSaleRow): void {
+    this.onSales.set(row.concertId, row);
+  }
+
+  /** The on-sale of `concertId` (404 for an unknown concert; undefined for a concert without one). */
+  onSaleOf(concertId: number): OnSaleRow | undefined {
+    this.concert(concertId);
+    return this.onSales.get(concertId);
+  }
+
+  concert(concertId: number): ConcertRow {
+    const concert = this.concerts.get(concertId);
+    if (!concert) throw new ApiError("NOT_FOUND", `concert ${concertId} not found`);
+    return concert;
+  }
+
+  /** The concert's seats over all its dates, now. */
+  inventory(concertId: number): Inventory {
+    let available = 0;
+    let held = 0;
+    for (const schedule of this.schedulesOf(concertId)) {
+      available += schedule.availableSeats;
+      held += schedule.totalSeats - schedule.availableSeats - schedule.soldSeats;
+    }
+    return { available, held };
+  }
+
+  /** Changes an on-sale (admin); resolves once durable. The caller has validated the change. */
+  async updateOnSale(row: OnSaleRow): Promise<void> {
+    await this.commits.commit(() => this.store.updateOnSale(row.concertId, row.opensAt, row.activeMax, row.paused));
+    this.onSales.set(row.concertId, row);
+  }
+
+  /** The draw of `concertId` ran at `drawnAt`: its order is written with the on-sale. */
+  recordDraw(concertId: number, entries: string[], drawnAt: number): Promise<void> {
+    const row = this.onSales.get(concertId);
+    if (row) row.drawnAt = drawnAt;
+    return this.commits.commit(() => this.store.recordDraw(concertId, entries.join(""), drawnAt));
   }
 
   listConcerts(): ConcertRow[] {
@@ -75,7 +127,7 @@ export class Catalog {
    * durable, so nobody can see or book what a crash could still take back.
    */
   async create(input: NewConcert, now: number): Promise<ConcertView> {
-    const concert: ConcertRow = { id: this.ids.concert.next(), title: input.title };
+    const concert: ConcertRow = { id: this.ids.concert.next(), title: input.title, timeZone: input.timeZone ?? "UTC" };
     const schedules: ScheduleRow[] = input.schedules.map((s) => ({
       id: this.ids.schedule.next(),
       concertId: concert.id,
@@ -83,16 +135,37 @@ export class Catalog {
       seatCount: s.seatCount,
       price: s.price,
     }));
+    const onSale = input.onSale === undefined ? undefined : newOnSale(concert.id, input.onSale, now);
     await this.commits.commit(() => {
       this.store.insertConcert(concert, now);
       for (const schedule of schedules) this.store.insertSchedule(schedule);
+      if (onSale) this.store.insertOnSale(onSale);
     });
     this.addConcert(concert);
     for (const row of schedules) this.addSchedule(row, new Uint8Array(row.seatCount));
+    if (onSale) this.onSales.set(concert.id, onSale);
     return {
       id: concert.id,
       title: concert.title,
       schedules: schedules.map((s) => ({ id: s.id, startsAt: s.startsAt, totalSeats: s.seatCount })),
     };
   }
+}
+
+/**
+ * A new on-sale. An opening in the future gets a draw: its seed is secret until then, and only
+ * the seed's commitment is published. Otherwise the on-sale opens at once, with no draw.
+ */
+function newOnSale(concertId: number, given: { opensAt?: number; activeMax?: number }, now: number): OnSaleRow {
+  const opensAt = given.opensAt !== undefined && given.opensAt > now ? given.opensAt : null;
+  const seed = opensAt === null ? null : newSeed();
+  return {
+    concertId,
+    opensAt,
+    activeMax: given.activeMax ?? null,
+    paused: false,
+    seed,
+    commitment: seed === null ? null : commitmentOf(seed),
+    drawnAt: null,
+  };
 }

@@ -8,8 +8,9 @@ import { Catalog } from "./catalog.js";
 import { IdempotencyRecords } from "./idempotency.js";
 import { IdSequence } from "./ids.js";
 import { Payments } from "./payments.js";
-import { QueueActor, type QueueHooks } from "./queue.js";
+import type { QueueHooks } from "./queue.js";
 import { Reservations } from "./reservations.js";
+import { WaitingRooms } from "./rooms.js";
 import { ScheduleActor, type SeatDiff, seatMapFor } from "./schedule.js";
 import { Wallets } from "./wallets.js";
 
@@ -18,7 +19,7 @@ export interface Actors {
   reservations: Reservations;
   wallets: Wallets;
   payments: Payments;
-  queue: QueueActor;
+  rooms: WaitingRooms;
   idempotency: IdempotencyRecords;
   /** Stops timers of every actor (shutdown). */
   stop(): void;
@@ -67,28 +68,36 @@ export function createActors({ config, store, commits, log, publishSeats, queueH
     else liveBySchedule.set(r.scheduleId, [r]);
   }
   for (const concert of store.allConcerts()) catalog.addConcert(concert);
+  for (const onSale of store.allOnSales()) catalog.addOnSale(onSale);
   for (const row of store.allSchedules()) {
     catalog.addSchedule(row, seatMapFor(row.seatCount, liveBySchedule.get(row.id) ?? []));
   }
   for (const row of live) if (row.status === "held") reservations.restore(row);
 
   const wallets = new Wallets(store, commits, config.balanceMax);
-  const queue = new QueueActor(config.queue, store, commits, new AddressLimiter(config.rateLimitPerIp), queueHooks);
-  queue.restore(store.allQueueTokens(), now);
+  const rooms = new WaitingRooms({
+    settings: config.queue,
+    store,
+    commits,
+    joinsPerAddress: new AddressLimiter(config.rateLimitPerIp),
+    hooks: queueHooks,
+    catalog,
+  });
+  rooms.restore(store.allQueueTokens(), now);
   const idempotency = new IdempotencyRecords(store, {
     maxRecordsPerUser: config.idempotencyMaxPerUser,
     rate: config.moneyRate,
   });
-  const payments = new Payments(store, reservations, wallets, queue, ids.payment, commits);
+  const payments = new Payments(store, reservations, wallets, rooms, catalog, ids.payment, commits);
 
   const pruneTimer = setInterval(() => void commits.commit(idempotency.prune(Date.now())), 60 * 60 * 1000);
   pruneTimer.unref();
-  queue.start();
+  rooms.start();
   log.info(
     {
       concerts: catalog.listConcerts().length,
       liveReservations: live.length,
-      queueTokens: queue.waiting + queue.active,
+      queueTokens: rooms.waiting + rooms.active,
     },
     "state restored",
   );
@@ -98,11 +107,11 @@ export function createActors({ config, store, commits, log, publishSeats, queueH
     reservations,
     wallets,
     payments,
-    queue,
+    rooms,
     idempotency,
     stop() {
       clearInterval(pruneTimer);
-      queue.stop();
+      rooms.stop();
       reservations.stop();
       for (const schedule of catalog.allSchedules()) schedule.stop();
     },

@@ -3,9 +3,10 @@
 import { ApiError } from "../errors.js";
 import { type Commits, noWrite, type Write } from "../store/commitQueue.js";
 import type { Store } from "../store/store.js";
+import type { Catalog } from "./catalog.js";
 import type { IdSequence } from "./ids.js";
-import type { QueueActor } from "./queue.js";
 import type { Reservations } from "./reservations.js";
+import type { WaitingRooms } from "./rooms.js";
 import type { Wallets } from "./wallets.js";
 
 export interface PaymentView {
@@ -21,7 +22,8 @@ export class Payments {
     private readonly store: Store,
     private readonly reservations: Reservations,
     private readonly wallets: Wallets,
-    private readonly queue: QueueActor,
+    private readonly rooms: WaitingRooms,
+    private readonly catalog: Catalog,
     private readonly ids: IdSequence,
     private readonly commits: Commits,
   ) {}
@@ -46,7 +48,9 @@ export class Payments {
     const paymentId = this.ids.next();
     const sale = this.reservations.sell(holds, paymentId, now);
     const debit = this.wallets.move(userId, -amount, "payment", paymentId, now);
-    this.queue.endFor(userId, now);
+    // The payer's booking window ends in the rooms that gate the concerts of these seats.
+    const concerts = new Set(holds.map((hold) => this.catalog.schedule(hold.scheduleId).concertId));
+    this.rooms.endFor(userId, concerts, now);
     const view: PaymentView = { paymentId, reservationIds, amount, balance: debit.balance, status: "paid" };
     const record = recordWrite(view);
     await this.commits.commit(() => {

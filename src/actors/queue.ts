@@ -1,21 +1,50 @@
-// The waiting room's actor: the queue machine, its tick, its rows on disk, and who follows which
-// token (presence): it decides what each follower is told, and the transport only encodes it.
+// One waiting room's actor (the site room, or an on-sale's): the queue machine, its tick and its
+// opening, its rows on disk, and who follows which token (presence): it decides what each
+// follower is told, and the transport only encodes it. rooms.ts keeps the rooms.
 import { randomBytes } from "node:crypto";
 import { type Actor, createActor } from "xstate";
-import { etaSeconds, positionOf, type QueueEntry, queueMachine, waitingCount } from "../../machines/queue.js";
+import {
+  etaSeconds,
+  isBeforeOpening,
+  positionOf,
+  type QueueEntry,
+  queueMachine,
+  waitingCount,
+} from "../../machines/queue.js";
 import type { AddressLimiter } from "../api/rateLimit.js";
 import { ApiError } from "../errors.js";
 import { type Commits, noWrite } from "../store/commitQueue.js";
 import type { QueueTokenRow, Store } from "../store/store.js";
+import { drawKeyOf, entryIdOf } from "./draw.js";
 
 export interface QueueStatus {
   token: string;
-  status: "waiting" | "active";
-  position: number;
+  /** The on-sale's concert; null for the site room. */
+  concertId: number | null;
+  status: "pre" | "waiting" | "active";
+  /** 1-based among waiting tokens, 0 once active, null before the opening (the draw decides). */
+  position: number | null;
   waiting: number;
   active: number;
-  etaSeconds: number;
+  etaSeconds: number | null;
   expiresAt: string;
+  /** When the room opens (null: open, or the site room). */
+  opensAt: string | null;
+}
+
+/** An on-sale's room: its opening, its draw's seed and the inventory it admits against. */
+export interface RoomOnSale {
+  concertId: number;
+  opensAt: number | null;
+  /** The draw ran (a room restored after its opening). */
+  opened: boolean;
+  paused: boolean;
+  /** The draw's secret until the opening; null for an on-sale that opened at once. */
+  seed: string | null;
+  /** The concert's seats now: nobody is admitted while none is available, and with none held either it is sold out. */
+  inventory(): { available: number; held: number };
+  /** The draw ran: its order (entry ids) is to be kept with the on-sale. */
+  onDrawn(entries: string[], now: number): void;
 }
 
 export interface QueueSettings {
@@ -33,10 +62,19 @@ const FULL_LINE_RETRY_AFTER_SECONDS = 10;
 /** Something that follows a token (a WebSocket connection); opaque to the actor. */
 export type QueueListener = object;
 
-/** What a follower is told: its token's status, or that it left the line. */
+/** What a follower is told: its token's status, or that it left the line (or the on-sale sold out). */
 export type QueueUpdate =
   | QueueStatus
-  | { token: string; status: "expired"; reason: string; position: 0; waiting: number; etaSeconds: 0 };
+  | {
+      token: string;
+      concertId: number | null;
+      status: "expired";
+      reason: string;
+      position: 0;
+      waiting: number;
+      etaSeconds: 0;
+    }
+  | { token: string; concertId: number; status: "soldout" };
 
 export interface QueueHooks {
   /** Tells `listener` about the token it follows (admitted, moved in line, left). */
@@ -55,7 +93,7 @@ export class QueueActor {
   /** The listeners of each followed token: a token with one is present and does not go idle. */
   private readonly followers = new Map<string, Set<QueueListener>>();
   /** What each listener follows, and the position it was last told. */
-  private readonly following = new Map<QueueListener, { token: string; toldPosition: number }>();
+  private readonly following = new Map<QueueListener, { token: string; toldPosition: number | null }>();
   private presenceRefreshedAt = 0;
   /** The position sweep in progress (a live Map iterator), resumed at each tick. */
   private sweep: MapIterator<[string, Set<QueueListener>]> | null = null;
@@ -68,6 +106,11 @@ export class QueueActor {
   >();
   private joinedThisTurn = 0;
   private intakeScheduled = false;
+  /** Entry ids of the pre-queue's tokens (published in drawn order at the opening). */
+  private readonly entryIds = new Map<string, string>();
+  /** The room's key on disk: 0 for the site room, else the on-sale's concert. */
+  readonly room: number;
+  readonly concertId: number | null;
 
   constructor(
     private readonly settings: QueueSettings,
@@ -76,12 +119,18 @@ export class QueueActor {
     /** New tokens per client address (RATE_LIMIT_PER_IP): one address cannot fill the line. */
     private readonly joinsPerAddress: AddressLimiter,
     private readonly hooks: QueueHooks = NO_HOOKS,
+    private readonly onSale: RoomOnSale | null = null,
   ) {
+    this.concertId = onSale?.concertId ?? null;
+    this.room = this.concertId ?? 0;
     this.machine = createActor(queueMachine, {
       input: {
         activeMax: settings.activeMax,
         activeTtlMs: settings.activeTtlMs,
         waitingIdleMs: settings.waitingIdleMs,
+        opensAt: onSale?.opensAt ?? null,
+        opened: onSale?.opened ?? false,
+        paused: onSale?.paused ?? false,
       },
     });
     // Every admission and departure is written in the batch of the turn that caused it.
@@ -91,15 +140,54 @@ export class QueueActor {
       void this.commits.commit(write).then(() => this.tellAdmitted(token));
     });
     this.machine.on("left", ({ token, reason }) => {
+      this.entryIds.delete(token);
       void this.commits.commit(() => this.store.deleteQueueToken(token)).then(() => this.tellLeft(token, reason));
+    });
+    this.machine.on("drawn", ({ tokens, now }) => {
+      const entries = tokens.map((token) => this.entryIds.get(token)!);
+      this.entryIds.clear();
+      // The drawn tokens keep their rows as they are: after a restart, an opened room puts its
+      // pre rows back in draw-key order (restore), which is the drawn order.
+      this.onSale?.onDrawn(entries, now);
+      void this.commits.afterPending().then(() => {
+        for (const token of tokens) this.tellStatus(token);
+      });
     });
     this.machine.start();
   }
 
-  /** Puts back the tokens on disk (start-up); waiting ones get a fresh idle allowance. */
+  /**
+   * Puts back this room's tokens on disk (start-up). Waiting ones get a fresh idle allowance; a
+   * pre-queue keeps its seen times (a draw that runs late counts those live at the opening), and
+   * an opened room's pre rows wait in their drawn order, ahead of later arrivals.
+   */
   restore(rows: QueueTokenRow[], now: number): void {
-    const entries: QueueEntry[] = rows.map((row) => ({ ...row, lastSeenAt: now }));
+    const opened = this.onSale?.opened ?? false;
+    const drawn = rows.filter((row) => row.status === "pre").sort((a, b) => compare(a.drawKey, b.drawKey));
+    const others = rows.filter((row) => row.status !== "pre");
+    const entries: QueueEntry[] = others.map((row) => ({ ...row, lastSeenAt: now }));
+    drawn.forEach((row, index) => {
+      if (opened) entries.push({ ...row, status: "waiting", seq: index + 1, lastSeenAt: now });
+      else {
+        entries.push({ ...row, lastSeenAt: row.lastSeenAt ?? row.joinedAt });
+        this.entryIds.set(row.token, entryIdOf(this.room, row.userId));
+      }
+    });
     this.machine.send({ type: "RESTORE", entries, now });
+  }
+
+  /** An on-sale's settings changed (admin). */
+  configure(change: { activeMax?: number; paused?: boolean; opensAt?: number }): void {
+    this.machine.send({ type: "CONFIGURE", ...change });
+  }
+
+  /** Before the opening (a check-in gets `pre`). */
+  get beforeOpening(): boolean {
+    return isBeforeOpening(this.context);
+  }
+
+  get soldOut(): boolean {
+    return this.context.soldOut;
   }
 
   start(): void {
@@ -134,9 +222,31 @@ export class QueueActor {
     if (now - this.presenceRefreshedAt >= this.settings.waitingIdleMs / 2) {
       this.presenceRefreshedAt = now;
       this.machine.send({ type: "PRESENT", tokens: this.followers.keys(), now });
+      this.persistSeen(this.followers.keys(), now);
+    }
+    if (this.onSale !== null) {
+      // The inventory first, so that the opening admits only while a seat can be booked.
+      const { available, held } = this.onSale.inventory();
+      if (available === 0 && held === 0) {
+        if (!this.context.soldOut) this.machine.send({ type: "SOLD_OUT", now });
+      } else this.machine.send({ type: "INVENTORY", canAdmit: available > 0 });
+      if (isBeforeOpening(this.context) && now >= (this.context.config.opensAt ?? 0)) {
+        this.machine.send({ type: "OPEN", now });
+      }
     }
     this.machine.send({ type: "TICK", now });
     this.tellPositions(now);
+  }
+
+  /** Pre-queue tokens seen now: written, so that a draw after a restart knows who was there. */
+  private persistSeen(tokens: Iterable<string>, now: number): void {
+    if (!isBeforeOpening(this.context)) return;
+    const seen: string[] = [];
+    for (const token of tokens) if (this.context.byToken.get(token)?.status === "pre") seen.push(token);
+    if (seen.length === 0) return;
+    void this.commits.commit(() => {
+      for (const token of seen) this.store.seeQueueToken(token, now);
+    });
   }
 
   /**
@@ -156,12 +266,14 @@ export class QueueActor {
     const existing = this.liveEntryOf(userId, now);
     if (existing) {
       this.machine.send({ type: "SEEN", token: existing.token, now });
+      if (existing.status === "pre") this.persistSeen([existing.token], now);
       // A check must not answer before the token's own insert or admission is committed.
       await this.commits.afterPending();
       return this.status(existing.token, now)!;
     }
     const waiting = this.intake.get(userId);
     if (waiting) return waiting.status;
+    if (this.context.soldOut) throw new ApiError("SOLD_OUT", "this on-sale is sold out");
     if (waitingCount(this.context) + this.intake.size >= this.settings.waitingMax) {
       throw new ApiError("UNAVAILABLE", "the waiting room is full; try again later", FULL_LINE_RETRY_AFTER_SECONDS);
     }
@@ -184,13 +296,30 @@ export class QueueActor {
     this.joinedThisTurn++;
     this.scheduleIntake();
     const token = newQueueToken();
-    const seq = this.context.nextSeq;
-    this.machine.send({ type: "JOIN", token, userId, now });
-    const entry = this.context.byToken.get(token)!;
-    const { status, joinedAt, activatedAt, expiresAt } = entry;
-    await this.commits.commit(() =>
-      this.store.insertQueueToken({ token, userId, seq, status, joinedAt, activatedAt, expiresAt }),
-    );
+    let drawKey: string | undefined;
+    if (isBeforeOpening(this.context) && this.onSale?.seed) {
+      // The place in the draw is known at check-in (the server knows the seed), so the opening
+      // only sorts: 100,000 HMACs at once would take half a second.
+      const entryId = entryIdOf(this.room, userId);
+      this.entryIds.set(token, entryId);
+      drawKey = drawKeyOf(this.onSale.seed, entryId);
+    }
+    this.machine.send({ type: "JOIN", token, userId, now, drawKey });
+    const entry = this.context.byToken.get(token);
+    if (entry === undefined) throw new ApiError("SOLD_OUT", "this on-sale is sold out");
+    const { seq, status, joinedAt, activatedAt, expiresAt } = entry;
+    const row = {
+      token,
+      room: this.room,
+      userId,
+      seq,
+      status,
+      drawKey: entry.drawKey,
+      joinedAt,
+      activatedAt,
+      expiresAt,
+    };
+    await this.commits.commit(() => this.store.insertQueueToken({ ...row, lastSeenAt: now }));
     return this.status(token, now)!;
   }
 
@@ -231,17 +360,21 @@ export class QueueActor {
     const context = this.context;
     const entry = context.byToken.get(token);
     if (!entry) return undefined;
-    const position = positionOf(context, token);
     const active = entry.status === "active";
+    const pre = entry.status === "pre";
+    const position = pre ? null : positionOf(context, token);
     const expiresAt = active ? entry.expiresAt! : entry.lastSeenAt + this.settings.waitingIdleMs;
+    const { opensAt } = context.config;
     return {
       token,
+      concertId: this.concertId,
       status: entry.status,
       position,
       waiting: waitingCount(context),
       active: context.activeCount,
-      etaSeconds: active ? 0 : etaSeconds(context, position, now),
+      etaSeconds: active ? 0 : position === null ? null : etaSeconds(context, position, now),
       expiresAt: new Date(expiresAt).toISOString(),
+      opensAt: opensAt === null ? null : new Date(opensAt).toISOString(),
     };
   }
 
@@ -254,6 +387,11 @@ export class QueueActor {
     }
     if (entry.userId !== userId) throw new ApiError("FORBIDDEN", "this queue token belongs to another user");
     if (entry.status !== "active") throw new ApiError("TOKEN_NOT_ACTIVE", "this queue token is still waiting");
+  }
+
+  /** Whether `token` is one of this room's live tokens. */
+  has(token: string): boolean {
+    return this.context.byToken.has(token);
   }
 
   /** Ends the user's token (a payment); its removal is written in the same turn's batch. */
@@ -293,6 +431,10 @@ export class QueueActor {
   }
 
   private tellAdmitted(token: string): void {
+    this.tellStatus(token);
+  }
+
+  private tellStatus(token: string): void {
     const listeners = this.followers.get(token);
     if (!listeners) return;
     const status = this.status(token, Date.now());
@@ -304,7 +446,18 @@ export class QueueActor {
     const listeners = this.followers.get(token);
     if (!listeners) return;
     this.followers.delete(token);
-    const update: QueueUpdate = { token, status: "expired", reason, position: 0, waiting: this.waiting, etaSeconds: 0 };
+    const update: QueueUpdate =
+      reason === "soldout" && this.concertId !== null
+        ? { token, concertId: this.concertId, status: "soldout" }
+        : {
+            token,
+            concertId: this.concertId,
+            status: "expired",
+            reason,
+            position: 0,
+            waiting: this.waiting,
+            etaSeconds: 0,
+          };
     for (const listener of listeners) {
       this.following.delete(listener);
       this.hooks.push(listener, update);
@@ -364,4 +517,8 @@ function newQueueToken(): string {
   }
   tokenOffset += TOKEN_BYTES;
   return tokenPool.toString("base64url", tokenOffset - TOKEN_BYTES, tokenOffset);
+}
+
+function compare(a: string | null, b: string | null): number {
+  return (a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0;
 }

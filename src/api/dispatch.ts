@@ -62,13 +62,13 @@ export class Dispatcher {
   }
 
   /**
-   * The gate, from the credentials alone: the op exists here, the server is not closing, the
-   * caller is who they say (or the admin), within their budget and, for [active] ops, holds an
-   * active queue token. HTTP calls it before reading a body, so nobody unknown can make the
-   * server receive one. Throws the ApiError to answer.
+   * What the credentials alone decide: the op exists here, the server is not closing, the caller
+   * is who they say (or the admin) and within their budget. HTTP calls it before reading a body,
+   * so nobody unknown can make the server receive one. Throws the ApiError to answer. (The queue
+   * gate comes after the arguments and the target: API.md's order of checks.)
    */
-  admit(op: Op, credentials: Credentials, queueToken: string | undefined, now: number): Admitted {
-    const { config, actors } = this.deps;
+  admit(op: Op, credentials: Credentials, now: number): Admitted {
+    const { config } = this.deps;
     if (op.enabled && !op.enabled(config)) throw new ApiError("NOT_FOUND", `no op ${op.name} on this server`);
     if (this.closing) throw new ApiError("UNAVAILABLE", "the server is shutting down");
     if (op.gate === "none") {
@@ -81,7 +81,6 @@ export class Dispatcher {
     }
     const userId = this.identify(credentials, now);
     if (!this.perUser.take(userId, now)) throw new ApiError("RATE_LIMITED", "too many requests; slow down");
-    if (op.gate === "active") actors.queue.assertActive(userId, queueToken, now);
     return { userId };
   }
 
@@ -122,13 +121,20 @@ export class Dispatcher {
     if (request.admitted !== undefined && this.closing) {
       throw new ApiError("UNAVAILABLE", "the server is shutting down");
     }
-    const { userId } = request.admitted ?? this.admit(op, request, request.queueToken, now);
+    const { userId } = request.admitted ?? this.admit(op, request, now);
     if (request.args instanceof ApiError) throw request.args;
     const parsed = op.args.safeParse(request.args ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
       throw new ApiError("INVALID_ARGUMENT", `${where}${issue?.message ?? "invalid arguments"}`);
+    }
+    if (op.gate === "active") {
+      // The target first (an unknown concert or schedule is 404), then the room that gates it.
+      const concertId = op.concertOf?.(parsed.data, actors);
+      const room = concertId === undefined ? undefined : actors.rooms.gateOf(concertId);
+      const token = request.queueToken ?? request.session?.queueToken(room);
+      actors.rooms.assertActive(userId, token, concertId, now);
     }
     return op.handle(parsed.data, {
       userId,

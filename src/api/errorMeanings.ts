@@ -17,6 +17,7 @@ export const ERROR_MEANING: Record<ErrorCode, string> = {
   PAYLOAD_TOO_LARGE: "body or frame over the configured limit",
   BALANCE_LIMIT: "the charge would take the balance over BALANCE_MAX; nothing changed",
   UPGRADE_REQUIRED: "GET /v1/ws without a WebSocket upgrade",
+  SOLD_OUT: "the on-sale is sold out (a check-in by a fan with no live token in its room)",
   RATE_LIMITED: "the caller (user, connection or address) is over its budget; retry after Retry-After",
   INTERNAL: "a bug, logged with the request id",
   UNAVAILABLE:

@@ -1,6 +1,7 @@
 // What an op is: a name, its HTTP twin, its gate, its argument schema and its handler.
 import type { z } from "zod";
 import type { Actors } from "../actors/index.js";
+import type { QueueActor } from "../actors/queue.js";
 import type { Config } from "../config.js";
 import type { ErrorCode } from "../errors.js";
 
@@ -8,7 +9,10 @@ export type Gate = "none" | "user" | "active" | "admin";
 
 /** What a WebSocket connection lends to the ops that need a session (subscribe, queue pushes). */
 export interface Session {
-  rememberQueueToken(token: string): void;
+  /** The connection follows `token` of `room` (its pushes; the token its gated ops use). */
+  rememberQueueToken(room: QueueActor, token: string): void;
+  /** The token the connection follows in `room` (without a room: in any, the site room first). */
+  queueToken(room: QueueActor | undefined): string | undefined;
   subscribeSeats(scheduleId: number): void;
   unsubscribeSeats(scheduleId: number): void;
 }
@@ -19,7 +23,7 @@ export interface OpContext {
   now: number;
   actors: Actors;
   config: Config;
-  /** The queue token the request carries (header or args.token or the connection's). */
+  /** The queue token the request names (the Queue-Token header, or args.token over a WebSocket). */
   queueToken: string | undefined;
   session: Session | undefined;
   /** The client's address (per-address limits such as new queue tokens). */
@@ -27,7 +31,7 @@ export interface OpContext {
 }
 
 export interface HttpRoute {
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   path: string;
   status: number;
   /** Args read from the query string (GET); the others come from the path and the body. */
@@ -50,6 +54,11 @@ export interface Op<
   enabled?: (config: Config) => boolean;
   /** Each call spends one token of the caller's address (RATE_LIMIT_PER_IP): ops open to anyone. */
   limitPerAddress?: boolean;
+  /**
+   * [active] ops about one concert: which (an unknown concert or schedule throws NOT_FOUND). Its
+   * room's active token is required; without it, an active token of any room will do.
+   */
+  concertOf?: (args: z.output<Schema>, actors: Actors) => number;
   args: Schema;
   /**
    * The codes its handler (and the actors it calls) can throw. Those of its gate, route, limits

@@ -26,7 +26,8 @@ export function errorCodesOf(op: Op, transport: Transport): ErrorCode[] {
   } else if (op.http) {
     // A path id that is not a positive integer, or a body: malformed, wrong, too large, or one too many in flight.
     if (op.http.path.includes(":")) codes.add("INVALID_ARGUMENT");
-    if (op.http.method === "POST") codes.add("INVALID_ARGUMENT").add("PAYLOAD_TOO_LARGE").add("UNAVAILABLE");
+    if (op.http.method === "POST" || op.http.method === "PATCH")
+      codes.add("INVALID_ARGUMENT").add("PAYLOAD_TOO_LARGE").add("UNAVAILABLE");
   }
   return (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => codes.has(code));
 }

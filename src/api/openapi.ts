@@ -240,7 +240,7 @@ function operation(op: Op): object {
       ...errorResponses(errorCodesOf(op, "http"), true),
     },
   };
-  if (route.method === "POST") {
+  if (route.method === "POST" || route.method === "PATCH") {
     const body: Record<string, unknown> = { type: "object", properties };
     if (required.size > 0) body.required = [...required];
     result.requestBody = { required: false, content: { "application/json": { schema: body } } };

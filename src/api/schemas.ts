@@ -15,6 +15,28 @@ export const idempotencyKey = printable(z.string().min(1).max(128)).optional();
 
 export const noArgs = z.object({});
 
+/** An ISO-8601 date-time given by a client (normalised to UTC by whoever stores it). */
+export const isoDateTime = z
+  .string()
+  .max(64)
+  .refine((value) => !Number.isNaN(Date.parse(value)) && /^\d{4}-\d{2}-\d{2}T/.test(value), {
+    message: "must be an ISO-8601 date-time",
+  });
+
+/** An IANA time zone name this runtime knows (e.g. Asia/Seoul). */
+export const timeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be an IANA time zone");
+
 // Result schemas shared by several ops: the bodies the server sends, for the typed client and OpenAPI.
 const count = z.number().int().min(0);
 const money = z.number().int().min(0);
@@ -22,12 +44,30 @@ const instant = z.string().meta({ format: "date-time", description: "ISO-8601 da
 
 export const queueStatus = z.object({
   token: z.string(),
-  status: z.enum(["waiting", "active"]),
-  position: count.describe("1-based among waiting tokens; 0 once active"),
+  concertId: id.nullable().describe("the on-sale's concert; null for the site room"),
+  status: z.enum(["pre", "waiting", "active"]).describe("pre: checked in before the opening, until the draw"),
+  position: count.nullable().describe("1-based among waiting tokens; 0 once active; null before the opening"),
   waiting: count,
   active: count,
-  etaSeconds: count,
+  etaSeconds: count.nullable().describe("an estimate; 0 once active; null before the opening"),
   expiresAt: instant,
+  opensAt: instant.nullable().describe("when the room opens; null when it is open (and for the site room)"),
+});
+
+export const onSaleStatus = z.object({
+  concertId: id,
+  state: z.enum(["scheduled", "open", "paused", "soldout"]),
+  opensAt: instant.nullable(),
+  activeMax: z.number().int().min(1),
+  waiting: count,
+  active: count,
+  availableSeats: count,
+  heldSeats: count,
+  commitment: z
+    .string()
+    .nullable()
+    .describe("hex(SHA-256(seed)), published from the creation of an on-sale with a draw"),
+  seed: z.string().nullable().describe("the draw's seed (64 hex), public from opensAt"),
 });
 
 export const seatStatus = z.enum(["available", "held", "sold"]);

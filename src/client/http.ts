@@ -50,12 +50,12 @@ export class HttpClient {
     const queueToken = options.queueToken ?? (typeof body.token === "string" ? body.token : this.queueToken);
     delete body.token;
     if (queueToken) headers["queue-token"] = queueToken;
-    const bearer = name === "admin.concerts.create" ? this.options.adminToken : await resolveToken(this.options.token);
+    const bearer = name.startsWith("admin.") ? this.options.adminToken : await resolveToken(this.options.token);
     if (bearer && name !== "dev.login") headers.authorization = `Bearer ${bearer}`;
     const init: RequestInit = { method: route.method, headers };
     if (options.signal) init.signal = options.signal;
     let query = "";
-    if (route.method === "POST") {
+    if (route.method === "POST" || route.method === "PATCH") {
       headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
     } else {

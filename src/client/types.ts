@@ -16,7 +16,7 @@ export type ResultOf<N extends OpName> = z.output<OpsByName[N]["result"]>;
 type RouteOf<N extends OpName> = Exclude<OpsByName[N]["http"], undefined>;
 export type HttpOpName = { [N in OpName]: [RouteOf<N>] extends [never] ? never : N }[OpName];
 /** Ops a WebSocket session may call (admin ops need the admin token; dev.login needs no session). */
-export type WsOpName = Exclude<OpName, "admin.concerts.create" | "dev.login">;
+export type WsOpName = Exclude<OpName, "admin.concerts.create" | "admin.onsale.update" | "dev.login">;
 
 export type SeatsPush = z.output<typeof seatsPush>;
 export type QueuePush = z.output<typeof queuePush>;
@@ -42,6 +42,9 @@ export const httpRoutes: { [N in HttpOpName]: RouteOf<N> & HttpRoute } = {
   "payments.create": { method: "POST", path: "/v1/payments", status: 201 },
   "balance.get": { method: "GET", path: "/v1/balance", status: 200 },
   "balance.charge": { method: "POST", path: "/v1/balance/charge", status: 200 },
+  "onsale.get": { method: "GET", path: "/v1/concerts/:concertId/onsale", status: 200 },
+  "draw.get": { method: "GET", path: "/v1/concerts/:concertId/draw", status: 200 },
   "admin.concerts.create": { method: "POST", path: "/v1/admin/concerts", status: 201 },
+  "admin.onsale.update": { method: "PATCH", path: "/v1/admin/concerts/:concertId/onsale", status: 200 },
   "dev.login": { method: "POST", path: "/v1/dev/login", status: 200 },
 };

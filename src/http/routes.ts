@@ -29,7 +29,7 @@ export interface HttpDeps {
 /** Bodies being received right now (see HttpDeps.maxInflightBodies). */
 let bodiesInFlight = 0;
 
-const METHODS = { GET: "get", POST: "post", DELETE: "del" } as const;
+const METHODS = { GET: "get", POST: "post", PATCH: "patch", DELETE: "del" } as const;
 
 /** A path parameter becomes a number when it is a plain positive integer; the schema judges the rest. */
 function paramValue(raw: string): number | string {
@@ -69,7 +69,8 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
   const idempotencyKey = req.getHeader("idempotency-key");
   const contentLength = Number(req.getHeader("content-length") || 0);
   const forwardedFor = deps.trustProxy ? req.getHeader("x-forwarded-for") : "";
-  const isPost = op.http!.method === "POST";
+  // POST and PATCH carry a JSON body.
+  const isPost = op.http!.method === "POST" || op.http!.method === "PATCH";
   const params: Record<string, unknown> = {};
   op.http!.path.split("/")
     .filter((segment) => segment.startsWith(":"))
@@ -102,7 +103,7 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
   // Who is asking is decided from the headers, before a byte of body is read.
   let admitted: Admitted;
   try {
-    admitted = deps.dispatcher.admit(op, credentials, queueToken, Date.now());
+    admitted = deps.dispatcher.admit(op, credentials, Date.now());
   } catch (thrown) {
     fail(deps.dispatcher.refusal(op, thrown, requestId), isPost);
     return;

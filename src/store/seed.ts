@@ -14,7 +14,7 @@ export function seedDemoCatalog(store: Store, file: string, now: number): number
   store.writeNow(() => {
     catalog.concerts.forEach((concert, index) => {
       const id = index + 1;
-      store.insertConcert({ id, title: concert.title }, now);
+      store.insertConcert({ id, title: concert.title, timeZone: "UTC" }, now);
       for (const s of concert.schedules) {
         scheduleId += 1;
         const startsAt = new Date(s.startsAt).toISOString();

@@ -8,6 +8,8 @@ export type ReservationStatus = "held" | "paid" | "expired" | "released";
 export interface ConcertRow {
   id: number;
   title: string;
+  /** IANA time zone of the venue (times stay instants on the wire) */
+  timeZone: string;
 }
 
 export interface ScheduleRow {
@@ -46,12 +48,26 @@ export interface IdempotencyRow {
 
 export interface QueueTokenRow {
   token: string;
+  /** 0: the site room; otherwise the concert whose on-sale room it is */
+  room: number;
   userId: string;
   seq: number;
-  status: "waiting" | "active";
+  status: "pre" | "waiting" | "active";
+  drawKey: string | null;
   joinedAt: number;
+  lastSeenAt: number | null;
   activatedAt: number | null;
   expiresAt: number | null;
+}
+
+export interface OnSaleRow {
+  concertId: number;
+  opensAt: number | null;
+  activeMax: number | null;
+  paused: boolean;
+  seed: string | null;
+  commitment: string | null;
+  drawnAt: number | null;
 }
 
 export interface BalanceOffLedger {
@@ -72,7 +88,7 @@ export class Store {
   constructor(readonly db: Db) {
     const prepare = (sql: string) => db.prepare(sql);
     this.statements = {
-      allConcerts: prepare("SELECT id, title FROM concerts ORDER BY id"),
+      allConcerts: prepare("SELECT id, title, time_zone AS timeZone FROM concerts ORDER BY id"),
       allSchedules: prepare(
         "SELECT id, concert_id AS concertId, starts_at AS startsAt, seat_count AS seatCount, price FROM schedules ORDER BY id",
       ),
@@ -106,9 +122,15 @@ export class Store {
          WHERE user_id = ? AND created_at >= ?`,
       ),
       allQueueTokens: prepare(
-        `SELECT token, user_id AS userId, seq, status, joined_at AS joinedAt, activated_at AS activatedAt,
-           expires_at AS expiresAt FROM queue_tokens ORDER BY seq`,
+        `SELECT token, room, user_id AS userId, seq, status, draw_key AS drawKey, joined_at AS joinedAt,
+           last_seen_at AS lastSeenAt, activated_at AS activatedAt, expires_at AS expiresAt
+         FROM queue_tokens ORDER BY seq`,
       ),
+      allOnSales: prepare(
+        `SELECT concert_id AS concertId, opens_at AS opensAt, active_max AS activeMax, paused, seed, commitment,
+           drawn_at AS drawnAt FROM onsales`,
+      ),
+      drawEntries: prepare("SELECT entries FROM draws WHERE concert_id = ?"),
       // One grouped pass over users and ledger together, so that a user with ledger rows and no
       // balance row, or a balance and no ledger rows, is compared too (a missing side counts 0).
       balancesOffLedger: prepare(
@@ -169,6 +191,22 @@ export class Store {
     return this.statements.allQueueTokens.all() as QueueTokenRow[];
   }
 
+  allOnSales(): OnSaleRow[] {
+    return (this.statements.allOnSales.all() as (Omit<OnSaleRow, "paused"> & { paused: number })[]).map((row) => ({
+      ...row,
+      paused: row.paused === 1,
+    }));
+  }
+
+  /** The entry ids of a concert's draw in drawn order (undefined before its draw). */
+  drawEntries(concertId: number): string[] | undefined {
+    const row = this.statements.drawEntries.get(concertId) as { entries: string } | undefined;
+    if (row === undefined) return undefined;
+    const entries: string[] = [];
+    for (let at = 0; at < row.entries.length; at += 64) entries.push(row.entries.slice(at, at + 64));
+    return entries;
+  }
+
   /** Users whose balance is not the sum of their ledger rows (none in a sound database). */
   balancesOffLedger(): BalanceOffLedger[] {
     return (this.statements.balancesOffLedger.all() as (BalanceOffLedger & { hasRow: number })[]).map(
@@ -204,7 +242,7 @@ export class Store {
   }
 
   insertConcert(concert: ConcertRow, now: number): void {
-    this.recorded.push(["insertConcert", concert.id, concert.title, now]);
+    this.recorded.push(["insertConcert", concert.id, concert.title, concert.timeZone, now]);
   }
 
   insertSchedule(s: ScheduleRow): void {
@@ -266,13 +304,35 @@ export class Store {
     this.recorded.push([
       "insertQueueToken",
       r.token,
+      r.room,
       r.userId,
       r.seq,
       r.status,
+      r.drawKey,
       r.joinedAt,
+      r.lastSeenAt,
       r.activatedAt,
       r.expiresAt,
     ]);
+  }
+
+  /** A pre-queue token was seen: the draw counts it if it was seen within the idle allowance of the opening. */
+  seeQueueToken(token: string, lastSeenAt: number): void {
+    this.recorded.push(["seeQueueToken", lastSeenAt, token]);
+  }
+
+  insertOnSale(r: OnSaleRow): void {
+    this.recorded.push(["insertOnSale", r.concertId, r.opensAt, r.activeMax, r.paused ? 1 : 0, r.seed, r.commitment]);
+  }
+
+  updateOnSale(concertId: number, opensAt: number | null, activeMax: number | null, paused: boolean): void {
+    this.recorded.push(["updateOnSale", opensAt, activeMax, paused ? 1 : 0, concertId]);
+  }
+
+  /** The draw ran: its order (entry ids end to end) and when. */
+  recordDraw(concertId: number, entries: string, drawnAt: number): void {
+    this.recorded.push(["insertDraw", concertId, entries]);
+    this.recorded.push(["markDrawn", drawnAt, concertId]);
   }
 
   activateQueueToken(token: string, activatedAt: number, expiresAt: number): void {

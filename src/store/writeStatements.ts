@@ -6,7 +6,7 @@ import type { Statement } from "better-sqlite3";
 import type { Db } from "./db.js";
 
 const WRITE_SQL = {
-  insertConcert: "INSERT INTO concerts (id, title, created_at) VALUES (?, ?, ?)",
+  insertConcert: "INSERT INTO concerts (id, title, time_zone, created_at) VALUES (?, ?, ?, ?)",
   insertSchedule: "INSERT INTO schedules (id, concert_id, starts_at, seat_count, price) VALUES (?, ?, ?, ?, ?)",
   insertReservation: `INSERT INTO reservations (id, user_id, schedule_id, seat_no, price, status, expires_at, created_at)
     VALUES (?, ?, ?, ?, ?, 'held', ?, ?)`,
@@ -21,8 +21,14 @@ const WRITE_SQL = {
     ON CONFLICT (user_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
       response = excluded.response, created_at = excluded.created_at`,
   deleteIdempotencyBefore: "DELETE FROM idempotency WHERE created_at < ?",
-  insertQueueToken:
-    "INSERT INTO queue_tokens (token, user_id, seq, status, joined_at, activated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  insertQueueToken: `INSERT INTO queue_tokens (token, room, user_id, seq, status, draw_key, joined_at, last_seen_at,
+    activated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  seeQueueToken: "UPDATE queue_tokens SET last_seen_at = ? WHERE token = ?",
+  insertOnSale:
+    "INSERT INTO onsales (concert_id, opens_at, active_max, paused, seed, commitment) VALUES (?, ?, ?, ?, ?, ?)",
+  updateOnSale: "UPDATE onsales SET opens_at = ?, active_max = ?, paused = ? WHERE concert_id = ?",
+  insertDraw: "INSERT INTO draws (concert_id, entries) VALUES (?, ?)",
+  markDrawn: "UPDATE onsales SET drawn_at = ? WHERE concert_id = ?",
   activateQueueToken: "UPDATE queue_tokens SET status = 'active', activated_at = ?, expires_at = ? WHERE token = ?",
   deleteQueueToken: "DELETE FROM queue_tokens WHERE token = ?",
   setMeta: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

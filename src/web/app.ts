@@ -98,10 +98,10 @@ function onQueue(status: QueueStatus | QueuePush): void {
   }
   show("queue");
   $("queue-status").textContent = "You are in line. This page lets you in by itself when it is your turn.";
-  $("queue-position").textContent = won.format(status.position);
+  $("queue-position").textContent = won.format(status.position ?? 0);
   $("queue-waiting").textContent = won.format(status.waiting);
-  $("queue-eta").textContent =
-    status.etaSeconds < 60 ? `${status.etaSeconds} s` : `${Math.ceil(status.etaSeconds / 60)} min`;
+  const eta = status.etaSeconds ?? 0;
+  $("queue-eta").textContent = eta < 60 ? `${eta} s` : `${Math.ceil(eta / 60)} min`;
 }
 
 async function enterBooking(): Promise<void> {

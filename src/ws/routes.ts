@@ -1,6 +1,6 @@
 // WebSocket transport at /v1/ws: authenticates the upgrade, decodes frames, runs ops, replies.
 import type { TemplatedApp, WebSocket } from "uWebSockets.js";
-import type { QueueActor } from "../actors/queue.js";
+import type { WaitingRooms } from "../actors/rooms.js";
 import type { Dispatcher } from "../api/dispatch.js";
 import type { Session } from "../api/op.js";
 import { opsByName } from "../api/ops/index.js";
@@ -23,8 +23,8 @@ export interface WsDeps {
   /** Every upgrade spends one token of its address (RATE_LIMIT_PER_IP). */
   perAddress: AddressLimiter;
   trustProxy: boolean;
-  /** The waiting room: told when a connection follows a token and when it goes. */
-  queue: QueueActor;
+  /** The waiting rooms: told when a connection follows a token and when it goes. */
+  rooms: WaitingRooms;
   maxFrameBytes: number;
   nextRequestId: () => string;
   /** Frames per connection (the dispatcher also limits per user). */
@@ -104,7 +104,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
       const left = (openByUser.get(connection.identity.userId) ?? 1) - 1;
       if (left > 0) openByUser.set(connection.identity.userId, left);
       else openByUser.delete(connection.identity.userId);
-      deps.queue.unfollow(ws, Date.now());
+      deps.rooms.unfollow(ws, Date.now());
     },
   });
   // uWS passes a GET without an upgrade on to the next route: it gets 426 rather than the 404 of no route.
@@ -164,7 +164,7 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
       requestId,
       identity: connection.identity,
       address: () => connection.address,
-      queueToken: argToken ?? deps.queue.followedBy(ws),
+      queueToken: argToken,
       session: isBinary
         ? (connection.sessions.binary ??= sessionFor(ws, true, deps))
         : (connection.sessions.text ??= sessionFor(ws, false, deps)),
@@ -181,11 +181,19 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
 
 function sessionFor(ws: WebSocket<Connection>, isBinary: boolean, deps: WsDeps): Session {
   return {
-    rememberQueueToken(token) {
+    rememberQueueToken(room, token) {
       const connection = ws.getUserData();
       if (connection.closed) return;
       connection.queueBinary = isBinary;
-      deps.queue.follow(ws, token, Date.now());
+      room.follow(ws, token, Date.now());
+    },
+    queueToken(room) {
+      if (room !== undefined) return room.followedBy(ws);
+      for (const any of deps.rooms.all()) {
+        const token = any.followedBy(ws);
+        if (token !== undefined) return token;
+      }
+      return undefined;
     },
     subscribeSeats(scheduleId) {
       if (ws.getUserData().closed) return;

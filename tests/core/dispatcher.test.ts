@@ -23,16 +23,23 @@ describe("Dispatcher", () => {
     expect([bad.status, codeOf(bad)]).toEqual([400, "INVALID_ARGUMENT"]);
   });
 
-  it("the queue gate comes before arguments on [active] ops: no token, a waiting one, someone else's", async () => {
+  it("route, authentication, arguments, the target, then the queue gate (API.md's order of checks)", async () => {
     s = await startCore({ QUEUE_ACTIVE_MAX: "1" });
+    await s.core.actors.catalog.create(
+      { title: "C", schedules: [{ startsAt: "2027-01-01T19:00:00.000Z", seatCount: 5, price: 1 }] },
+      Date.now(),
+    );
     const annToken = await s.activeToken("ann");
     const waiting = (await s.ok("queue.check", {}, { user: "bo" })).token;
-    const hold = (user: string, queueToken?: string) =>
-      s.call("reservations.create", { scheduleId: "x" }, { user, queueToken }).then((r) => [r.status, codeOf(r)]);
-    expect(await hold("bo")).toEqual([401, "TOKEN_INVALID"]);
-    expect(await hold("bo", waiting)).toEqual([403, "TOKEN_NOT_ACTIVE"]);
-    expect(await hold("bo", annToken)).toEqual([403, "FORBIDDEN"]);
-    expect(await hold("ann", annToken)).toEqual([400, "INVALID_ARGUMENT"]);
+    const hold = (user: string, scheduleId: unknown, queueToken?: string) =>
+      s.call("reservations.create", { scheduleId, seatNo: 1 }, { user, queueToken }).then((r) => [r.status, codeOf(r)]);
+    // Bad arguments and an unknown schedule are answered before the queue token is looked at.
+    expect(await hold("bo", "x")).toEqual([400, "INVALID_ARGUMENT"]);
+    expect(await hold("bo", 99)).toEqual([404, "NOT_FOUND"]);
+    expect(await hold("bo", 1)).toEqual([401, "TOKEN_INVALID"]);
+    expect(await hold("bo", 1, waiting)).toEqual([403, "TOKEN_NOT_ACTIVE"]);
+    expect(await hold("bo", 1, annToken)).toEqual([403, "FORBIDDEN"]);
+    expect((await hold("ann", 1, annToken))[0]).toBe(201);
   });
 
   it("admin ops take the admin token only; dev login is NOT_FOUND when off", async () => {

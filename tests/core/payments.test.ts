@@ -25,7 +25,7 @@ describe("Payments", () => {
     await s.core.actors.wallets.charge("ann", 500, Date.now());
     const paid = await s.core.actors.payments.pay("ann", [1, 2], Date.now());
     expect(paid).toEqual({ paymentId: 1, reservationIds: [1, 2], amount: 200, balance: 300, status: "paid" });
-    expect(s.core.actors.queue.active).toBe(0);
+    expect(s.core.actors.rooms.active).toBe(0);
     s = await s.restart();
     const { reservations, catalog, wallets } = s.core.actors;
     expect(reservations.get("ann", 1, Date.now()).status).toBe("paid");

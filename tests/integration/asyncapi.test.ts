@@ -70,7 +70,7 @@ describe("AsyncAPI document", () => {
 
   it("has every op of the table (admin ops are HTTP only) with its request and both replies, in JSON and MessagePack", () => {
     const overWs = ops.filter((op) => op.gate !== "admin");
-    expect(overWs.length).toBe(ops.length - 1);
+    expect(overWs.length).toBe(ops.length - ops.filter((op) => op.name.startsWith("admin.")).length);
     for (const op of overWs) {
       const operation = document.operations[op.name];
       expect(operation, op.name).toBeDefined();

@@ -135,7 +135,7 @@ describe("with CORS_ORIGINS", () => {
     expect(ok.body.length).toBe(0);
     expect(ok.headers["content-length"]).toBeUndefined();
     expect(header(ok, "access-control-allow-origin")).toBe(MOBILE);
-    expect(header(ok, "access-control-allow-methods")).toBe("GET, HEAD, POST, DELETE");
+    expect(header(ok, "access-control-allow-methods")).toBe("GET, HEAD, POST, PATCH, DELETE");
     expect(header(ok, "access-control-allow-headers")).toBe(
       "authorization, content-type, idempotency-key, queue-token, x-request-id",
     );

@@ -171,12 +171,14 @@ describe("default limits", () => {
     expect(hold.status, hold.text).toBe(201);
   });
 
-  test("the queue gate is checked before body and path validation", async () => {
+  test("arguments and the target are checked before the queue gate (API.md's order of checks)", async () => {
     const user = uid("order");
-    expectError(await http(s, "POST", "/v1/reservations", { user, rawBody: "{broken" }), 401, "TOKEN_INVALID");
-    expectError(await http(s, "POST", "/v1/reservations", { user, body: {} }), 401, "TOKEN_INVALID");
-    expectError(await http(s, "GET", "/v1/schedules/abc/seats", { user }), 401, "TOKEN_INVALID");
-    expectError(await http(s, "GET", "/v1/concerts/987654/schedules", { user }), 401, "TOKEN_INVALID");
+    expectError(await http(s, "POST", "/v1/reservations", { user, rawBody: "{broken" }), 400, "INVALID_ARGUMENT");
+    expectError(await http(s, "POST", "/v1/reservations", { user, body: {} }), 400, "INVALID_ARGUMENT");
+    expectError(await http(s, "GET", "/v1/schedules/abc/seats", { user }), 400, "INVALID_ARGUMENT");
+    expectError(await http(s, "GET", "/v1/concerts/987654/schedules", { user }), 404, "NOT_FOUND");
+    // A well-formed request for a real target, without a queue token.
+    expectError(await http(s, "GET", "/v1/concerts", { user }), 401, "TOKEN_INVALID");
   });
 
   test("user routes outside the booking area need no Queue-Token", async () => {

@@ -93,6 +93,12 @@ beforeAll(async () => {
   asyncapi = (await http(s, "GET", "/asyncapi.json")).body;
   const concert = await createConcert(s, [{ startsAt: "2027-05-01T19:00:00Z", seatCount: 10, price: 1000 }]);
   const scheduleId = concert.schedules[0]!.id;
+  // An on-sale that opens at once (so it gates nothing the samples above use).
+  const onSale = await http(s, "POST", "/v1/admin/concerts", {
+    headers: adminHeaders(s),
+    body: { title: "on sale", schedules: [{ startsAt: "2027-06-01T19:00:00Z", seatCount: 1, price: 1 }], onSale: {} },
+  });
+  const onSaleId = onSale.body.id as number;
   valid = (op) =>
     (
       ({
@@ -110,6 +116,10 @@ beforeAll(async () => {
           body: { title: "t", schedules: [{ startsAt: "2027-06-01T19:00:00Z", seatCount: 2, price: 10 }] },
         },
         "dev.login": { body: { name: "sampler" } },
+        "onsale.get": { params: { concertId: onSaleId } },
+        "draw.get": { params: { concertId: onSaleId } },
+        "admin.onsale.update": { params: { concertId: onSaleId }, body: { paused: false } },
+        "reservations.list": {},
       }) as Record<string, CallOptions>
     )[op.name] ?? {};
 });

@@ -117,12 +117,14 @@ describe.each([
     const data = await ok(ws, "queue.check", {}, binary);
     expect(data).toEqual({
       token: expect.any(String),
+      concertId: null,
       status: "active",
       position: 0,
       waiting: expect.any(Number),
       active: expect.any(Number),
       etaSeconds: 0,
       expiresAt: expect.stringMatching(ISO),
+      opensAt: null,
     });
     const viaHttp = await http(server, "POST", "/v1/queue/check", { user });
     expect(viaHttp.status).toBe(200);
@@ -136,8 +138,10 @@ describe.each([
   it("a gated op without queue.check and without args.token is TOKEN_INVALID", async () => {
     const ws = await connect(u("nogate"));
     await fails(ws, "concerts.list", {}, binary, "TOKEN_INVALID");
-    await fails(ws, "seats.list", { scheduleId: 1 }, binary, "TOKEN_INVALID");
-    await fails(ws, "reservations.create", { scheduleId: 1, seatNo: 1 }, binary, "TOKEN_INVALID");
+    // (A real schedule: an unknown one is NOT_FOUND before the gate.)
+    const { scheduleId } = await newSchedule(2);
+    await fails(ws, "seats.list", { scheduleId }, binary, "TOKEN_INVALID");
+    await fails(ws, "reservations.create", { scheduleId, seatNo: 1 }, binary, "TOKEN_INVALID");
   });
 
   it("the token from queue.check is remembered: gated ops work afterwards without args.token", async () => {

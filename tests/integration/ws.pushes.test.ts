@@ -327,12 +327,14 @@ describe("queue push when the active user pays (QUEUE_ACTIVE_MAX=1)", () => {
     const waiting = await ok(ws, "queue.check", {});
     expect(waiting).toEqual({
       token: expect.any(String),
+      concertId: null,
       status: "waiting",
       position: 1,
       waiting: 1,
       active: 1,
       etaSeconds: expect.any(Number),
       expiresAt: expect.any(String),
+      opensAt: null,
     });
     // Still waiting: the gate says so.
     const gated = await ws.request("concerts.list", {});

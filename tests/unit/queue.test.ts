@@ -227,7 +227,7 @@ describe("queue machine", () => {
     q.send({ type: "END", token: "t5", now: T0 + 1 }); // leaves from the middle of the line
     q.events.length = 0;
     q.send({ type: "TICK", now: T0 + 2 });
-    expect(q.events.map((e) => e.token)).toEqual(["t4", "t6", "t7"]);
+    expect(q.events.map((e) => (e.type === "admitted" ? e.token : e.type))).toEqual(["t4", "t6", "t7"]);
     expect(q.positions("t8")).toEqual([1]);
   });
 
@@ -239,6 +239,7 @@ describe("queue machine", () => {
         userId: "u9",
         seq: 9,
         status: "waiting",
+        drawKey: null,
         joinedAt: T0,
         lastSeenAt: T0,
         activatedAt: null,
@@ -249,6 +250,7 @@ describe("queue machine", () => {
         userId: "u2",
         seq: 2,
         status: "active",
+        drawKey: null,
         joinedAt: T0,
         lastSeenAt: T0,
         activatedAt: T0 - 299_990,
@@ -259,6 +261,7 @@ describe("queue machine", () => {
         userId: "u4",
         seq: 4,
         status: "waiting",
+        drawKey: null,
         joinedAt: T0,
         lastSeenAt: T0,
         activatedAt: null,
@@ -269,6 +272,7 @@ describe("queue machine", () => {
         userId: "u7",
         seq: 7,
         status: "waiting",
+        drawKey: null,
         joinedAt: T0,
         lastSeenAt: T0,
         activatedAt: null,
@@ -344,6 +348,7 @@ describe("queue machine", () => {
         userId: `u${n}`,
         seq: n + 1,
         status: n === 0 ? "active" : "waiting",
+        drawKey: null,
         joinedAt: T0,
         lastSeenAt: T0,
         activatedAt: n === 0 ? T0 : null,
@@ -373,5 +378,83 @@ describe("queue machine", () => {
     q.send({ type: "TICK", now: T0 + 3 });
     expect(q.status("t1")).toBe("active");
     expect(positionOf(q.ctx(), "t100000")).toBe(total - removed - 1);
+  });
+});
+
+describe("queue machine: an on-sale's room", () => {
+  const OPENS = T0 + 60_000;
+  const preJoin = (q: ReturnType<typeof startQueue>, n: number, drawKey: string, now = T0) =>
+    q.send({ type: "JOIN", token: `t${n}`, userId: `u${n}`, now, drawKey });
+
+  it("before opensAt check-ins join the pre-queue (no position, no admission), whatever room there is", () => {
+    const q = startQueue({ opensAt: OPENS });
+    preJoin(q, 1, "b");
+    preJoin(q, 2, "a");
+    expect([q.status("t1"), q.status("t2")]).toEqual(["pre", "pre"]);
+    expect(q.positions("t1", "t2")).toEqual([0, 0]);
+    expect(waitingCount(q.ctx())).toBe(2);
+    expect(q.ctx().activeCount).toBe(0);
+    expect(q.events).toEqual([]);
+    // Not yet due: OPEN is refused.
+    q.send({ type: "OPEN", now: OPENS - 1 });
+    expect(q.status("t1")).toBe("pre");
+  });
+
+  it("OPEN draws the pre-queue by drawKey, admits the first activeMax and lines up the rest in drawn order", () => {
+    const q = startQueue({ opensAt: OPENS, activeMax: 1 });
+    preJoin(q, 1, "c");
+    preJoin(q, 2, "a");
+    preJoin(q, 3, "b");
+    q.send({ type: "OPEN", now: OPENS });
+    expect(q.events[0]).toEqual({ type: "drawn", tokens: ["t2", "t3", "t1"], now: OPENS });
+    expect(q.status("t2")).toBe("active");
+    expect(q.positions("t3", "t1")).toEqual([1, 2]);
+    // Later arrivals join behind, FIFO, and OPEN does not run twice.
+    q.join(4, OPENS + 1);
+    expect(q.positions("t4")).toEqual([3]);
+    q.send({ type: "OPEN", now: OPENS + 2 });
+    expect(q.events.filter((e) => e.type === "drawn")).toHaveLength(1);
+  });
+
+  it("the draw leaves out pre tokens not seen within the idle allowance before opensAt, even when it runs late", () => {
+    const q = startQueue({ opensAt: OPENS, waitingIdleMs: 10_000 });
+    preJoin(q, 1, "a", OPENS - 20_000);
+    preJoin(q, 2, "b", OPENS - 5_000);
+    q.send({ type: "OPEN", now: OPENS + 3_600_000 });
+    expect(q.events).toContainEqual({ type: "left", token: "t1", userId: "u1", reason: "idle" });
+    expect(q.events).toContainEqual({ type: "drawn", tokens: ["t2"], now: OPENS + 3_600_000 });
+    // The drawn get a fresh idle allowance from the (late) draw.
+    q.send({ type: "TICK", now: OPENS + 3_600_000 + 5_000 });
+    expect(q.status("t2")).toBe("active");
+  });
+
+  it("paused or without a seat to book, nobody is admitted; admission resumes when that changes", () => {
+    const q = startQueue({ activeMax: 5 });
+    q.send({ type: "CONFIGURE", paused: true });
+    q.join(1);
+    expect(q.status("t1")).toBe("waiting");
+    q.send({ type: "CONFIGURE", paused: false });
+    q.send({ type: "INVENTORY", canAdmit: false });
+    q.send({ type: "TICK", now: T0 + 1 });
+    expect(q.status("t1")).toBe("waiting");
+    q.send({ type: "INVENTORY", canAdmit: true });
+    q.send({ type: "TICK", now: T0 + 2 });
+    expect(q.status("t1")).toBe("active");
+  });
+
+  it("SOLD_OUT ends every pre and waiting token (reason soldout), keeps the active ones and takes no new joiner", () => {
+    const q = startQueue({ activeMax: 1 });
+    q.join(1);
+    q.join(2);
+    q.join(3);
+    q.events.length = 0;
+    q.send({ type: "SOLD_OUT", now: T0 + 1 });
+    expect(q.events).toEqual([
+      { type: "left", token: "t2", userId: "u2", reason: "soldout" },
+      { type: "left", token: "t3", userId: "u3", reason: "soldout" },
+    ]);
+    expect(q.status("t1")).toBe("active");
+    q.join(4, T0 + 2);
+    expect(q.status("t4")).toBeUndefined();
   });
 });

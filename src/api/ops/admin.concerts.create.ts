@@ -2,24 +2,21 @@
 import { z } from "zod";
 import { ApiError } from "../../errors.js";
 import { defineOp } from "../op.js";
-import { id, instant } from "../schemas.js";
-
-const isoDateTime = z
-  .string()
-  .max(64)
-  .refine((value) => !Number.isNaN(Date.parse(value)) && /^\d{4}-\d{2}-\d{2}T/.test(value), {
-    message: "must be an ISO-8601 date-time",
-  });
+import { id, instant, isoDateTime, onSaleStatus, timeZone } from "../schemas.js";
 
 export const adminConcertsCreate = defineOp({
   name: "admin.concerts.create",
-  summary: "add a concert with its schedules",
+  summary: "add a concert with its schedules, and optionally an on-sale (its own waiting room and draw)",
   http: { method: "POST", path: "/v1/admin/concerts", status: 201 },
   gate: "admin",
   // A price over CHARGE_MAX.
   errors: ["INVALID_ARGUMENT"],
   args: z.object({
     title: z.string().trim().min(1).max(200),
+    timeZone: timeZone.optional(),
+    onSale: z
+      .object({ opensAt: isoDateTime.optional(), activeMax: z.number().int().min(1).max(1_000_000).optional() })
+      .optional(),
     schedules: z
       .array(
         z.object({
@@ -35,13 +32,23 @@ export const adminConcertsCreate = defineOp({
     id,
     title: z.string(),
     schedules: z.array(z.object({ id, startsAt: instant, totalSeats: z.number().int().min(1) })),
+    onSale: onSaleStatus.optional(),
   }),
-  handle({ title, schedules }, { actors, config, now }) {
+  async handle({ title, timeZone, schedules, onSale }, { actors, config, now }) {
     // A price is bounded like a charge, so one seat can always be paid for.
     if (schedules.some((s) => s.price > config.chargeMax)) {
       throw new ApiError("INVALID_ARGUMENT", `schedules[].price must be at most ${config.chargeMax}`);
     }
     const normalised = schedules.map((s) => ({ ...s, startsAt: new Date(s.startsAt).toISOString() }));
-    return actors.catalog.create({ title, schedules: normalised }, now);
+    const sale =
+      onSale === undefined
+        ? undefined
+        : {
+            ...(onSale.opensAt !== undefined ? { opensAt: Date.parse(onSale.opensAt) } : {}),
+            ...(onSale.activeMax !== undefined ? { activeMax: onSale.activeMax } : {}),
+          };
+    const created = await actors.catalog.create({ title, timeZone, schedules: normalised, onSale: sale }, now);
+    if (sale === undefined) return created;
+    return { ...created, onSale: actors.rooms.status(created.id, now) };
   },
 });

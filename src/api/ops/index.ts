@@ -1,10 +1,13 @@
 // The table of ops: both transports route into it, so every feature is written once.
 import type { Op } from "../op.js";
 import { adminConcertsCreate } from "./admin.concerts.create.js";
+import { adminOnSaleUpdate } from "./admin.onsale.update.js";
 import { balanceCharge } from "./balance.charge.js";
 import { balanceGet } from "./balance.get.js";
 import { concertsList } from "./concerts.list.js";
 import { devLogin } from "./dev.login.js";
+import { drawGet } from "./draw.get.js";
+import { onSaleGet } from "./onsale.get.js";
 import { paymentsCreate } from "./payments.create.js";
 import { queueCheck } from "./queue.check.js";
 import { reservationsCreate } from "./reservations.create.js";
@@ -29,7 +32,10 @@ const table = [
   paymentsCreate,
   balanceGet,
   balanceCharge,
+  onSaleGet,
+  drawGet,
   adminConcertsCreate,
+  adminOnSaleUpdate,
   devLogin,
 ] as const;
 

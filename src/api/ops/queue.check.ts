@@ -1,20 +1,24 @@
-// queue.check — join the waiting room or refresh one's place; POST /v1/queue/check.
+// queue.check — join a waiting room or refresh one's place; POST /v1/queue/check. With the id of
+// a concert that has an on-sale, its room; otherwise the site room.
 import { z } from "zod";
 import { defineOp } from "../op.js";
-import { queueStatus } from "../schemas.js";
+import { id, queueStatus } from "../schemas.js";
 
 export const queueCheck = defineOp({
   name: "queue.check",
-  summary: "join the waiting room or refresh one's place",
+  summary: "join a waiting room (a concert's on-sale, or the site room) or refresh one's place",
   http: { method: "POST", path: "/v1/queue/check", status: 200 },
   gate: "user",
-  // Another user's token; too many new tokens from the address; a full waiting room.
-  errors: ["FORBIDDEN", "RATE_LIMITED", "UNAVAILABLE"],
-  args: z.object({ token: z.string().min(1).max(256).optional() }),
+  // An unknown concert; another user's token; too many new tokens from the address; a full
+  // waiting room; a sold-out on-sale.
+  errors: ["NOT_FOUND", "FORBIDDEN", "RATE_LIMITED", "UNAVAILABLE", "SOLD_OUT"],
+  args: z.object({ token: z.string().min(1).max(256).optional(), concertId: id.optional() }),
   result: queueStatus,
-  async handle(_args, { actors, userId, queueToken, now, session, address }) {
-    const status = await actors.queue.check(userId, queueToken, now, address);
-    session?.rememberQueueToken(status.token);
+  async handle({ concertId }, { actors, userId, queueToken, now, session, address }) {
+    const room = actors.rooms.checkInRoom(concertId);
+    const given = queueToken ?? session?.queueToken(room);
+    const status = await room.check(userId, given, now, address);
+    session?.rememberQueueToken(room, status.token);
     return status;
   },
 });

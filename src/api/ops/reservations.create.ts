@@ -11,6 +11,7 @@ export const reservationsCreate = defineOp({
   http: { method: "POST", path: "/v1/reservations", status: 201 },
   gate: "active",
   errors: ["NOT_FOUND", "HOLD_LIMIT", "SEAT_UNAVAILABLE"],
+  concertOf: ({ scheduleId }, actors) => actors.catalog.schedule(scheduleId).concertId,
   args: z.object({ scheduleId: id, seatNo }),
   result: heldReservation,
   handle({ scheduleId, seatNo }, { actors, config, userId, now }) {

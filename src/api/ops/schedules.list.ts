@@ -9,6 +9,7 @@ export const schedulesList = defineOp({
   http: { method: "GET", path: "/v1/concerts/:concertId/schedules", status: 200 },
   gate: "active",
   errors: ["NOT_FOUND"],
+  concertOf: ({ concertId }, actors) => actors.catalog.concert(concertId).id,
   args: z.object({ concertId: id }),
   result: z.object({
     schedules: z.array(

@@ -11,6 +11,7 @@ export const seatsList = defineOp({
   http: { method: "GET", path: "/v1/schedules/:scheduleId/seats", status: 200 },
   gate: "active",
   errors: ["NOT_FOUND"],
+  concertOf: ({ scheduleId }, actors) => actors.catalog.schedule(scheduleId).concertId,
   args: seatsArgs,
   result: seatsView,
   handle({ scheduleId }, { actors }) {

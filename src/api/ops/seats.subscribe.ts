@@ -16,6 +16,7 @@ export const seatsSubscribe = defineOp({
   gate: "active",
   // INVALID_ARGUMENT: not over a WebSocket.
   errors: ["INVALID_ARGUMENT", "NOT_FOUND"],
+  concertOf: ({ scheduleId }, actors) => actors.catalog.schedule(scheduleId).concertId,
   args: seatsArgs,
   result: seatsView,
   handle({ scheduleId }, { actors, session }) {

@@ -5,6 +5,7 @@ import * as noLedgerIndex from "./003-no-ledger-index.js";
 import * as meta from "./004-meta.js";
 import * as idempotencyByUser from "./005-idempotency-by-user.js";
 import * as reservationsByUser from "./006-reservations-by-user.js";
+import * as onsales from "./007-onsales.js";
 
 export const migrations: readonly { version: number; up: string }[] = [
   { version: 1, up: initial.up },
@@ -13,4 +14,5 @@ export const migrations: readonly { version: number; up: string }[] = [
   { version: 4, up: meta.up },
   { version: 5, up: idempotencyByUser.up },
   { version: 6, up: reservationsByUser.up },
+  { version: 7, up: onsales.up },
 ];
