@@ -52,7 +52,14 @@ export class WaitingRooms {
   /** The room that gates `concertId`: its on-sale's, or the site room. An unknown concert is 404. */
   gateOf(concertId: number): QueueActor {
     const onSale = this.deps.catalog.onSaleOf(concertId);
-    return onSale === undefined ? this.site : this.roomOf(onSale);
+    if (onSale === undefined) return this.site;
+    const made = this.onSaleRooms.has(concertId);
+    const room = this.roomOf(onSale);
+    // A room first visited after its opening, which nobody waited for: its (empty) draw runs
+    // now, so that this visitor joins the line rather than a pre-queue that already closed.
+    const now = Date.now();
+    if (!made && onSale.drawnAt === null && onSale.opensAt !== null && now >= onSale.opensAt) room.tick(now);
+    return room;
   }
 
   /** The room a check-in goes to: the gate of `concertId`, or the site room without one. */

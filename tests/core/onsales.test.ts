@@ -253,3 +253,20 @@ describe("on-sales", () => {
     expect((await s.ok("draw.get", { concertId: concert.id }, { user: "p" })).entries).toEqual(draw.entries);
   });
 });
+
+describe("on-sales nobody visited before the opening", () => {
+  let s: InProcess;
+  afterEach(() => s?.dispose());
+
+  it("a first check-in after opensAt joins the line at once (an empty draw ran), not a closed pre-queue", async () => {
+    s = await startCore();
+    const opensAt = Date.now() + 300;
+    const concert = await onSaleConcert(s, { opensAt: new Date(opensAt).toISOString() });
+    await new Promise((done) => setTimeout(done, 400));
+    const status = await s.ok("queue.check", { concertId: concert.id }, { user: "late" });
+    expect(status).toMatchObject({ status: "active", position: 0 });
+    const draw = await s.ok("draw.get", { concertId: concert.id }, { user: "late" });
+    expect(draw.entries).toEqual([]);
+    expect(createHash("sha256").update(draw.seed, "ascii").digest("hex")).toBe(concert.onSale.commitment);
+  });
+});
