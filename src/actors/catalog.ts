@@ -66,6 +66,11 @@ export class Catalog {
     return this.onSales.get(concertId);
   }
 
+  /** Concerts with an on-sale, in id order. */
+  onSaleConcertIds(): number[] {
+    return [...this.onSales.keys()].sort((a, b) => a - b);
+  }
+
   concert(concertId: number): ConcertRow {
     const concert = this.concerts.get(concertId);
     if (!concert) throw new ApiError("NOT_FOUND", `concert ${concertId} not found`);

@@ -18,6 +18,8 @@ export interface RoomsDeps {
 
 export interface OnSaleStatus {
   concertId: number;
+  title: string;
+  timeZone: string;
   state: "scheduled" | "open" | "paused" | "soldout";
   opensAt: string | null;
   activeMax: number;
@@ -101,8 +103,11 @@ export class WaitingRooms {
     const scheduled = isScheduled(onSale, now);
     const state =
       available === 0 && held === 0 ? "soldout" : onSale.paused ? "paused" : scheduled ? "scheduled" : "open";
+    const { title, timeZone } = this.deps.catalog.concert(concertId);
     return {
       concertId,
+      title,
+      timeZone,
       state,
       opensAt: onSale.opensAt === null ? null : new Date(onSale.opensAt).toISOString(),
       activeMax: onSale.activeMax ?? this.deps.settings.activeMax,
@@ -113,6 +118,11 @@ export class WaitingRooms {
       commitment: onSale.commitment,
       seed: scheduled ? null : onSale.seed,
     };
+  }
+
+  /** Every on-sale's status, by concert id (the doors a fan can line up at before any token). */
+  statuses(now: number): OnSaleStatus[] {
+    return this.deps.catalog.onSaleConcertIds().map((concertId) => this.status(concertId, now));
   }
 
   /** The draw as published: the seed from the opening, and the entry ids in drawn order once it ran. */

@@ -56,6 +56,8 @@ export const queueStatus = z.object({
 
 export const onSaleStatus = z.object({
   concertId: id,
+  title: z.string().describe("the concert's title (so a waiting room can name it before admission)"),
+  timeZone: z.string().describe("the venue's IANA time zone, for showing opensAt"),
   state: z.enum(["scheduled", "open", "paused", "soldout"]),
   opensAt: instant.nullable(),
   activeMax: z.number().int().min(1),

@@ -42,6 +42,7 @@ export const httpRoutes: { [N in HttpOpName]: RouteOf<N> & HttpRoute } = {
   "payments.create": { method: "POST", path: "/v1/payments", status: 201 },
   "balance.get": { method: "GET", path: "/v1/balance", status: 200 },
   "balance.charge": { method: "POST", path: "/v1/balance/charge", status: 200 },
+  "onsales.list": { method: "GET", path: "/v1/onsales", status: 200 },
   "onsale.get": { method: "GET", path: "/v1/concerts/:concertId/onsale", status: 200 },
   "draw.get": { method: "GET", path: "/v1/concerts/:concertId/draw", status: 200 },
   "admin.concerts.create": { method: "POST", path: "/v1/admin/concerts", status: 201 },

@@ -94,7 +94,16 @@ describe("on-sales", () => {
       ["waiting", 3],
     ]);
     const status = await s.ok("onsale.get", { concertId: concert.id }, { user: "ana" });
-    expect(status).toMatchObject({ state: "open", seed: draw.seed, active: 2, waiting: 3 });
+    expect(status).toMatchObject({
+      state: "open",
+      seed: draw.seed,
+      active: 2,
+      waiting: 3,
+      title: "On sale",
+      timeZone: "UTC",
+    });
+    // The list of on-sales shows the same, before a fan holds any token.
+    expect((await s.ok("onsales.list", {}, { user: "newcomer" })).onSales).toEqual([status]);
   });
 
   it("a fan who went idle before the opening is not drawn; later arrivals queue behind the drawn order, FIFO", async () => {
@@ -127,6 +136,28 @@ describe("on-sales", () => {
     expect((await s.ok("queue.check", { concertId: plain.id }, { user: "fan" })).concertId).toBeNull();
     expect(codeOf(await s.call("onsale.get", { concertId: plain.id }, { user: "fan" }))).toBe("NOT_FOUND");
     expect(codeOf(await s.call("queue.check", { concertId: 999 }, { user: "fan" }))).toBe("NOT_FOUND");
+    // A venue's time zone is kept (and shown with the on-sale); an unknown zone is 400.
+    const seoul = await s.ok(
+      "admin.concerts.create",
+      {
+        title: "Seoul",
+        timeZone: "Asia/Seoul",
+        schedules: [{ startsAt: "2027-06-01T19:00:00+09:00", seatCount: 1, price: 1 }],
+        onSale: {},
+      },
+      { admin: true },
+    );
+    expect(seoul.onSale.timeZone).toBe("Asia/Seoul");
+    const unknown = await s.call(
+      "admin.concerts.create",
+      {
+        title: "x",
+        timeZone: "Mars/Olympus",
+        schedules: [{ startsAt: "2027-06-01T19:00:00Z", seatCount: 1, price: 1 }],
+      },
+      { admin: true },
+    );
+    expect(codeOf(unknown)).toBe("INVALID_ARGUMENT");
   });
 
   it("each room gates its own concert: a site token for an on-sale concert is 403, and the other way round", async () => {

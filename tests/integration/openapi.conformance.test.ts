@@ -120,6 +120,7 @@ beforeAll(async () => {
         "draw.get": { params: { concertId: onSaleId } },
         "admin.onsale.update": { params: { concertId: onSaleId }, body: { paused: false } },
         "reservations.list": {},
+        "onsales.list": {},
       }) as Record<string, CallOptions>
     )[op.name] ?? {};
 });

@@ -8,6 +8,7 @@ import { concertsList } from "./concerts.list.js";
 import { devLogin } from "./dev.login.js";
 import { drawGet } from "./draw.get.js";
 import { onSaleGet } from "./onsale.get.js";
+import { onSalesList } from "./onsales.list.js";
 import { paymentsCreate } from "./payments.create.js";
 import { queueCheck } from "./queue.check.js";
 import { reservationsCreate } from "./reservations.create.js";
@@ -32,6 +33,7 @@ const table = [
   paymentsCreate,
   balanceGet,
   balanceCharge,
+  onSalesList,
   onSaleGet,
   drawGet,
   adminConcertsCreate,
