@@ -1,246 +1,206 @@
-// The demo page: sign in, wait in line (live), pick a date, watch and hold seats, pay. All calls
-// go through the typed client (src/client): dev.login over HTTP, everything else over one WebSocket.
-import { HttpClient, type QueuePush, type QueueStatus, type SeatMap, WsSession } from "../client/index.js";
-import { readableError } from "./messages.js";
-import { SeatGrid } from "./seatGrid.js";
+// The demo page: sign in (kept across reloads in sessionStorage), the waiting room and the booking
+// window, seats, holds and payment. This file wires the parts and decides which sections show;
+// each part owns its piece of the DOM. dev.login goes over HTTP, everything else over one WebSocket.
+import { HttpClient, type QueuePush, type QueueStatus, type SessionEvent } from "../client/index.js";
+import { Booking } from "./booking.js";
+import { BookingWindow, type WindowState } from "./bookingWindow.js";
+import { Catalog } from "./catalog.js";
+import { Checkout } from "./checkout.js";
+import { Connection } from "./connection.js";
+import { $, alertError, clearAlert, notify } from "./dom.js";
+import { Holds } from "./holds.js";
+import { clearSession, loadSession, type SavedSession, saveSession, sessionRanOut } from "./sessionStore.js";
 
-interface Hold {
-  reservationId: number;
-  scheduleId: number;
-  seatNo: number;
-  price: number;
-  expiresAt: number;
-}
+const RENEW_BEFORE_MS = 60_000;
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
-const won = new Intl.NumberFormat("en");
 const http = new HttpClient({ baseUrl: "" });
-let session: WsSession | undefined;
-let inBooking = false;
-let seatMap: SeatMap | undefined;
-let stopSeatMap: (() => void) | undefined;
-const holds = new Map<number, Hold>();
-const grid = new SeatGrid($("seats"), $("map-summary"), (no) => void onSeat(no));
+const catalog = new Catalog();
+const connection = new Connection();
+const bookingWindow = new BookingWindow(() => windowEnded("expired"));
+const holds = new Holds(catalog, (hold) => void booking.release(hold));
+const booking = new Booking(connection, holds, catalog, bookingWindow, () => windowEnded("expired"));
+const checkout = new Checkout(connection, holds, catalog, resyncHolds);
+let saved: SavedSession | undefined;
+let signingIn = false;
+let joining = false;
+let renewTimer: ReturnType<typeof setTimeout> | undefined;
+/** The window state last drawn, to announce changes once. */
+let shownWindow: WindowState["kind"] = "none";
 
-function show(section: "login" | "queue" | "booking"): void {
-  for (const id of ["login", "queue", "booking"]) $(id).hidden = id !== section;
+holds.onChange(render);
+
+function render(): void {
+  const state = bookingWindow.state.kind;
+  const holding = holds.size;
+  bookingWindow.announceChange(shownWindow, holding);
+  shownWindow = state;
+  $("booking").dataset.window = state;
+  $("login").hidden = saved !== undefined;
+  $("queue").hidden = !saved || !(state === "waiting" || state === "checking" || (state !== "active" && holding === 0));
+  $("booking").hidden = !saved || !(state === "active" || holding > 0);
+  $("sign-out").hidden = !saved;
+  $("who").textContent = saved ? `Signed in as ${saved.userId}` : "";
+  bookingWindow.render(holding);
+  booking.renderWindow();
 }
 
-function alertError(error: unknown): void {
-  const alert = $("alert");
-  alert.textContent = readableError(error);
-  alert.hidden = false;
+/** Keeps the in-memory and the stored session in step. */
+function remember(patch: Partial<SavedSession>): void {
+  if (!saved) return;
+  saved = { ...saved, ...patch };
+  saveSession(saved);
 }
 
-function clearAlert(): void {
-  $("alert").hidden = true;
-}
-
-function idempotencyKey(): string {
-  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
-
-$("login-form").addEventListener("submit", async (event) => {
+$("login-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  clearAlert();
-  const name = $<HTMLInputElement>("login-name").value.trim();
-  try {
-    const login = await http.call("dev.login", { name });
-    $("who").textContent = `Signed in as ${login.userId}`;
-    connect(login.token);
-    await joinQueue();
-  } catch (error) {
-    alertError(error);
-  }
+  void signIn();
 });
 
-function connect(jwt: string): void {
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/ws`;
-  session = new WsSession({ url, token: jwt });
-  const connection = $("connection");
-  session.on((event) => {
-    if (event.type === "open" || event.type === "restored") {
-      connection.dataset.state = "online";
-      connection.textContent = "Live";
-    } else if (event.type === "close") {
-      connection.dataset.state = "offline";
-      connection.textContent = event.willReconnect ? "Reconnecting…" : "Disconnected";
-    } else if (event.type === "queue") {
-      onQueue(event.push);
-    }
+async function signIn(): Promise<void> {
+  if (signingIn || saved) return; // a double click opens one session
+  const submit = $<HTMLButtonElement>("login-submit");
+  signingIn = true;
+  submit.disabled = true;
+  clearAlert();
+  try {
+    const login = await http.call("dev.login", { name: $<HTMLInputElement>("login-name").value.trim() });
+    saved = { jwt: login.token, jwtExpiresAt: Date.parse(login.expiresAt), userId: login.userId };
+    saveSession(saved);
+  } catch (error) {
+    alertError(error, "login");
+    return;
+  } finally {
+    signingIn = false;
+    submit.disabled = false;
+  }
+  start();
+  await joinQueue();
+}
+
+/** A signed-in page: the socket, the holds and balance as the server has them. */
+function start(): void {
+  connection.open(() => saved?.jwt ?? "", onSessionEvent);
+  scheduleRenewal();
+  render();
+  resyncHolds().catch((error) => alertError(error, "list"));
+  checkout.refreshBalance().catch((error) => alertError(error));
+}
+
+/** After a reload: the saved sign-in, the same place in line or window, the holds from the server. */
+function resume(): void {
+  const found = loadSession();
+  if (!found) {
+    if (sessionRanOut()) notify("Your demo sign-in ran out. Sign in with the same name to see the seats you hold.");
+    clearSession();
+    render();
+    return;
+  }
+  saved = found;
+  start();
+  const { queueToken, queueStatus, queueExpiresAt = 0 } = found;
+  // An active window that ran out meanwhile is not renewed by itself: checking in again would be a
+  // new place at the back of the line, which the fan is offered instead.
+  if (queueToken && (queueStatus !== "active" || queueExpiresAt > Date.now())) void joinQueue(queueToken);
+  else if (queueToken || queueStatus === "ended") windowEnded("expired");
+  else render();
+}
+
+async function joinQueue(token?: string): Promise<void> {
+  if (joining) return;
+  joining = true;
+  const state = bookingWindow.state.kind;
+  if (state !== "active" && state !== "waiting") bookingWindow.set({ kind: "checking" });
+  render();
+  try {
+    onQueue(await connection.request("queue.check", token ? { token } : {}));
+  } catch (error) {
+    alertError(error, "queue");
+    if (bookingWindow.state.kind === "checking") bookingWindow.set({ kind: "none" });
+    render();
+  } finally {
+    joining = false;
+  }
+}
+
+for (const id of ["queue-rejoin", "window-rejoin"]) {
+  $(id).addEventListener("click", () => {
+    clearAlert();
+    $("confirmation").hidden = true;
+    void joinQueue();
   });
 }
 
-async function joinQueue(): Promise<void> {
-  show("queue");
-  $("queue-rejoin").hidden = true;
-  onQueue(await session!.request("queue.check", {}));
-}
-
-$("queue-rejoin").addEventListener("click", () => {
-  clearAlert();
-  joinQueue().catch(alertError);
-});
-
 function onQueue(status: QueueStatus | QueuePush): void {
-  if (status.status === "expired") {
-    inBooking = false;
-    show("queue");
-    $("queue-status").textContent =
-      "Your time in the booking area has ended (it ends when you pay, or after a while). Join again to book more.";
-    $("queue-rejoin").hidden = false;
-    for (const id of ["queue-position", "queue-waiting", "queue-eta"]) $(id).textContent = "–";
-    return;
+  // A late push about a token this page has moved on from says nothing about the current one.
+  if (status.status === "expired" && status.token !== saved?.queueToken) return;
+  const before = bookingWindow.state.kind;
+  const state = bookingWindow.apply(status);
+  if (state.kind === "ended") {
+    connection.forgetQueueToken();
+    remember({ queueToken: undefined, queueStatus: "ended", queueExpiresAt: undefined });
+  } else if (state.kind === "active" || state.kind === "waiting") {
+    const expiresAt = status.expiresAt ? Date.parse(status.expiresAt) : undefined;
+    remember({ queueToken: status.token, queueStatus: state.kind, queueExpiresAt: expiresAt });
   }
-  if (status.status === "active") {
-    if (!inBooking) enterBooking().catch(alertError);
-    return;
-  }
-  show("queue");
-  $("queue-status").textContent = "You are in line. This page lets you in by itself when it is your turn.";
-  $("queue-position").textContent = won.format(status.position ?? 0);
-  $("queue-waiting").textContent = won.format(status.waiting);
-  const eta = status.etaSeconds ?? 0;
-  $("queue-eta").textContent = eta < 60 ? `${eta} s` : `${Math.ceil(eta / 60)} min`;
-}
-
-async function enterBooking(): Promise<void> {
-  inBooking = true;
-  show("booking");
-  $("confirmation").hidden = true;
-  const [{ concerts }] = await Promise.all([session!.request("concerts.list", {}), refreshBalance()]);
-  const select = $<HTMLSelectElement>("concert");
-  select.replaceChildren(...concerts.map((c) => new Option(c.title, String(c.id))));
-  if (concerts.length > 0) await pickConcert(concerts[0]!.id);
-}
-
-$("concert").addEventListener("change", (event) => {
-  pickConcert(Number((event.target as HTMLSelectElement).value)).catch(alertError);
-});
-$("schedule").addEventListener("change", (event) => {
-  pickSchedule(Number((event.target as HTMLSelectElement).value)).catch(alertError);
-});
-
-async function pickConcert(concertId: number): Promise<void> {
-  const { schedules } = await session!.request("schedules.list", { concertId });
-  const format = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" });
-  $<HTMLSelectElement>("schedule").replaceChildren(
-    ...schedules.map(
-      (s) =>
-        new Option(
-          `${format.format(new Date(s.startsAt))} — ${s.availableSeats} of ${s.totalSeats} free`,
-          String(s.id),
-        ),
-    ),
-  );
-  if (schedules.length > 0) await pickSchedule(schedules[0]!.id);
-}
-
-async function pickSchedule(scheduleId: number): Promise<void> {
-  const previous = seatMap;
-  stopSeatMap?.();
-  if (previous && previous.scheduleId !== scheduleId) await session!.unsubscribeSeats(previous.scheduleId);
-  seatMap = await session!.subscribeSeats(scheduleId);
-  const mine = [...holds.values()].filter((h) => h.scheduleId === scheduleId).map((h) => h.seatNo);
-  grid.show(seatMap, mine);
-  stopSeatMap = seatMap.onChange((changes) => grid.apply(changes));
-}
-
-async function onSeat(seatNo: number): Promise<void> {
-  if (!seatMap) return;
-  clearAlert();
-  const held = [...holds.values()].find((h) => h.scheduleId === seatMap!.scheduleId && h.seatNo === seatNo);
-  try {
-    if (held) {
-      await session!.request("reservations.release", { reservationId: held.reservationId });
-      dropHold(held);
-      return;
-    }
-    if (seatMap.status[seatNo - 1] !== "available") return;
-    const hold = await session!.request("reservations.create", { scheduleId: seatMap.scheduleId, seatNo });
-    holds.set(hold.reservationId, { ...hold, expiresAt: Date.parse(hold.expiresAt) });
-    grid.setMine(seatNo, true);
-    renderHolds();
-  } catch (error) {
-    alertError(error);
-  }
-}
-
-function dropHold(hold: Hold): void {
-  holds.delete(hold.reservationId);
-  if (seatMap?.scheduleId === hold.scheduleId) grid.setMine(hold.seatNo, false);
-  renderHolds();
-}
-
-function renderHolds(): void {
-  const list = $("holds");
-  const now = Date.now();
-  list.replaceChildren(
-    ...[...holds.values()].map((hold) => {
-      const item = document.createElement("li");
-      const left = Math.max(0, Math.round((hold.expiresAt - now) / 1000));
-      item.innerHTML = `Seat ${hold.seatNo} · ${won.format(hold.price)} won · <span class="countdown"></span> `;
-      (item.querySelector(".countdown") as HTMLElement).textContent =
-        `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`;
-      const release = document.createElement("button");
-      release.type = "button";
-      release.textContent = "Release";
-      release.setAttribute("aria-label", `Release seat ${hold.seatNo}`);
-      release.addEventListener("click", () => void onSeat(hold.seatNo));
-      item.append(release);
-      return item;
-    }),
-  );
-  const total = [...holds.values()].reduce((sum, h) => sum + h.price, 0);
-  $("holds-empty").hidden = holds.size > 0;
-  $("holds-total").textContent = holds.size > 0 ? `Total ${won.format(total)} won` : "";
-  const pay = $<HTMLButtonElement>("pay");
-  pay.disabled = holds.size === 0;
-  pay.textContent = holds.size > 0 ? `Pay ${won.format(total)} won for ${holds.size} seat(s)` : "Pay";
-}
-
-// Countdowns: a hold that runs out is dropped here; its seat turns available through the push.
-setInterval(() => {
-  if (holds.size === 0) return;
-  for (const hold of [...holds.values()]) if (hold.expiresAt <= Date.now()) dropHold(hold);
-  renderHolds();
-}, 1000);
-
-async function refreshBalance(): Promise<void> {
-  const { balance } = await session!.request("balance.get", {});
-  $("balance").textContent = `${won.format(balance)} won`;
-}
-
-$("charge-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  clearAlert();
-  const amount = Number($<HTMLInputElement>("charge-amount").value);
-  try {
-    const { balance } = await session!.request("balance.charge", { amount, idempotencyKey: idempotencyKey() });
-    $("balance").textContent = `${won.format(balance)} won`;
-  } catch (error) {
-    alertError(error);
-  }
-});
-
-$("pay").addEventListener("click", async () => {
-  clearAlert();
-  const paying = [...holds.values()];
-  try {
-    const payment = await session!.request("payments.create", {
-      reservationIds: paying.map((h) => h.reservationId),
-      idempotencyKey: idempotencyKey(),
+  render();
+  if (state.kind === "active" && before !== "active") {
+    booking.enter({ concertId: saved?.concertId, scheduleId: saved?.scheduleId }).catch((error) => {
+      alertError(error, "browse");
     });
-    for (const hold of paying) holds.delete(hold.reservationId);
-    for (const hold of paying) if (seatMap?.scheduleId === hold.scheduleId) grid.setMine(hold.seatNo, false);
-    renderHolds();
-    $("balance").textContent = `${won.format(payment.balance)} won`;
-    const confirmation = $("confirmation");
-    confirmation.textContent =
-      `Paid ${won.format(payment.amount)} won for seat(s) ${paying.map((h) => h.seatNo).join(", ")} ` +
-      `(payment #${payment.paymentId}). Balance: ${won.format(payment.balance)} won.`;
-    confirmation.hidden = false;
-  } catch (error) {
-    alertError(error);
   }
+}
+
+/** The window is over (by the clock, or the server said so): holds stay, rejoining is offered. */
+function windowEnded(reason: string): void {
+  if (bookingWindow.state.kind === "ended") return;
+  connection.forgetQueueToken();
+  bookingWindow.set({ kind: "ended", reason });
+  remember({ queueToken: undefined, queueStatus: "ended", queueExpiresAt: undefined });
+  render();
+}
+
+function onSessionEvent(event: SessionEvent): void {
+  if (event.type === "queue") onQueue(event.push);
+  else if (event.type === "restored") void afterReconnect();
+}
+
+/** Requests in flight when the connection dropped may or may not have happened: re-read. */
+async function afterReconnect(): Promise<void> {
+  await Promise.all([resyncHolds(), checkout.refreshBalance()]).catch(() => {});
+  const token = connection.queueToken;
+  const state = bookingWindow.state.kind;
+  if (token && (state === "active" || state === "waiting")) await joinQueue(token);
+}
+
+async function resyncHolds(): Promise<void> {
+  const { reservations } = await connection.request("reservations.list", { status: "held" });
+  holds.replaceAll(reservations.map((r) => ({ ...r, expiresAt: Date.parse(r.expiresAt) })));
+}
+
+/** The demo sign-in lasts an hour: a fresh one shortly before, and the socket reconnects with it. */
+function scheduleRenewal(): void {
+  clearTimeout(renewTimer);
+  if (!saved) return;
+  renewTimer = setTimeout(() => void renewSignIn(), Math.max(0, saved.jwtExpiresAt - Date.now() - RENEW_BEFORE_MS));
+}
+
+async function renewSignIn(): Promise<void> {
+  if (!saved) return;
+  try {
+    const login = await http.call("dev.login", { name: saved.userId.replace(/^demo:/, "") });
+    remember({ jwt: login.token, jwtExpiresAt: Date.parse(login.expiresAt) });
+    connection.reconnect();
+    scheduleRenewal();
+  } catch (error) {
+    alertError(error, "login");
+  }
+}
+
+$("sign-out").addEventListener("click", () => {
+  // Holds stay on the server until they run out; signing in with the same name shows them again.
+  connection.close();
+  clearSession();
+  location.reload();
 });
+
+resume();

@@ -2,51 +2,34 @@
 // sales show up in another browser without reloading, and a visitor waiting in a full queue is let
 // in by itself when a slot frees; all of it under the page's strict Content-Security-Policy with no
 // violation. A screenshot goes to tests/artifacts/.
-import { existsSync, mkdirSync } from "node:fs";
-import { resolve } from "node:path";
-import { type Browser, chromium, type Page, type Response } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConcert } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
+import {
+  chromiumAvailable,
+  inCi,
+  launchChromium,
+  mySeat,
+  type Observed,
+  openPage,
+  screenshot,
+  seat,
+  signIn,
+} from "./browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-const inCi = process.env.CI === "true" || process.env.CI === "1";
-const ARTIFACTS = resolve(import.meta.dirname, "../artifacts");
-
-if (!available && !inCi) {
-  console.warn(
-    `browser test skipped: ${CHROMIUM} is missing (apt-get install chromium); under CI=true it fails instead`,
-  );
-}
-
-describe.runIf(available || inCi)("seat-map page in headless Chromium", () => {
+describe.runIf(chromiumAvailable || inCi)("seat-map page in headless Chromium", () => {
   let server: TestServer;
   let browser: Browser;
   const navigations = new Map<Page, number>();
-  /** CSP violations (the DOM event, and Chromium's console report) and console errors, per visitor. */
-  const violations: string[] = [];
-  const consoleErrors: string[] = [];
-  const responses: Response[] = [];
+  const observed: Observed[] = [];
 
   beforeAll(async () => {
-    if (!available) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)`);
     server = await startServer({
       env: { DEV_LOGIN: "1", QUEUE_ACTIVE_MAX: "2", QUEUE_TICK_MS: "100", MAX_HOLDS_PER_USER: "2" },
     });
     await createConcert(server, [{ startsAt: "2027-06-01T19:00:00Z", seatCount: 2000, price: 50_000 }], "Big Hall");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
@@ -56,29 +39,15 @@ describe.runIf(available || inCi)("seat-map page in headless Chromium", () => {
   });
 
   async function visitor(name: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    // Runs before the page's own script (and is not subject to its CSP): reports every violation.
-    await context.exposeBinding("reportViolation", (_source, text: string) => violations.push(`${name}: ${text}`));
-    await context.addInitScript({
-      content: `document.addEventListener("securitypolicyviolation", (event) =>
-        reportViolation(event.violatedDirective + " blocked " + (event.blockedURI || "inline")));`,
-    });
-    const page = await context.newPage();
-    page.on("console", (message) => {
-      if (/Content.Security.Policy/i.test(message.text())) violations.push(`${name}: ${message.text()}`);
-      if (message.type() === "error") consoleErrors.push(`${name}: ${message.text()}`);
-    });
-    page.on("response", (response) => responses.push(response));
+    const { page, observed: seen } = await openPage(browser, server.url, name);
+    observed.push(seen);
+    navigations.set(page, 1);
     page.on("framenavigated", (frame) => {
       if (frame === page.mainFrame()) navigations.set(page, (navigations.get(page) ?? 0) + 1);
     });
-    await page.goto(server.url);
-    await page.getByLabel("Your name").fill(name);
-    await page.getByRole("button", { name: "Enter the waiting room" }).click();
+    await signIn(page, name);
     return page;
   }
-
-  const seat = (page: Page, no: number) => page.locator(`#seats button[data-seat="${no}"]`);
 
   it("shows holds and sales live across browsers and lets a waiting visitor in without reloading, under the strict CSP with no violation", async () => {
     const started = Date.now();
@@ -94,21 +63,28 @@ describe.runIf(available || inCi)("seat-map page in headless Chromium", () => {
     await carol.locator("#queue:not([hidden])").waitFor();
     await expect.poll(() => carol.locator("#queue-position").textContent()).toBe("1");
 
-    // Alice holds seat 5; Bob's map turns it held from a push.
+    // Alice holds seat 5; Bob's map turns it held from a push, and his date's free count follows.
     await seat(alice, 5).click();
-    await alice.locator('#seats button[data-seat="5"][data-mine="true"]').waitFor();
+    await mySeat(alice, 5).waitFor();
     await bob.locator('#seats button[data-seat="5"][data-status="held"]').waitFor();
-    expect(await seat(bob, 5).getAttribute("aria-label")).toContain("held");
-    expect(await alice.locator("#holds li").textContent()).toMatch(/Seat 5 · 50,000 won · [0-9]+:[0-9]{2} left/);
+    expect(await seat(bob, 5).getAttribute("aria-label")).toBe("Seat 5, held by someone else, 50,000 won");
+    await expect.poll(() => bob.locator("#schedule option:checked").textContent()).toMatch(/· 1,999 free$/);
+    // The hold says which concert and date, in UTC, and counts down.
+    expect(await alice.locator("#holds li").textContent()).toMatch(
+      /Seat 5 · 50,000 won.*Big Hall, Tue, 1 Jun 2027, 19:00 UTC[0-9]+:[0-9]{2} left · ends [0-9:]{8} UTC/,
+    );
 
-    // Paying without money is a readable error; then she charges and pays.
+    // Paying without money offers to add what is missing; Alice adds more by hand instead, and pays.
     await alice.locator("#pay").click();
-    await expect.poll(() => alice.locator("#alert").textContent()).toContain("Your balance is too low");
+    await expect.poll(() => alice.locator("#pay-offer").textContent()).toContain("Add the missing 50,000 won");
     await alice.getByLabel("Add money (won)").fill("60000");
     await alice.getByRole("button", { name: "Add", exact: true }).click();
     await expect.poll(() => alice.locator("#balance").textContent()).toBe("60,000 won");
+    expect(await alice.locator("#pay-offer").isHidden()).toBe(true);
     await alice.locator("#pay").click();
-    await expect.poll(() => alice.locator("#confirmation").textContent()).toMatch(/Paid 50,000 won for seat\(s\) 5/);
+    await expect
+      .poll(() => alice.locator("#confirmation").textContent())
+      .toMatch(/Big Hall, Tue, 1 Jun 2027, 19:00 UTC: seat 5.*Paid 50,000 won for 1 seat.*Balance left: 10,000 won/);
     await bob.locator('#seats button[data-seat="5"][data-status="sold"]').waitFor();
 
     // Paying ended Alice's queue token: the freed slot lets Carol in, no reload.
@@ -120,25 +96,26 @@ describe.runIf(available || inCi)("seat-map page in headless Chromium", () => {
     await seat(bob, 1).focus();
     await bob.keyboard.press("ArrowRight");
     await bob.keyboard.press("Enter");
-    await bob.locator('#seats button[data-seat="2"][data-mine="true"]').waitFor();
+    await mySeat(bob, 2).waitFor();
     await carol.locator('#seats button[data-seat="2"][data-status="held"]').waitFor();
     // The per-user limit (2 here) comes back as a readable message.
     await seat(bob, 3).click();
-    await bob.locator('#seats button[data-seat="3"][data-mine="true"]').waitFor();
+    await mySeat(bob, 3).waitFor();
     await seat(bob, 4).click();
     await expect.poll(() => bob.locator("#alert").textContent()).toContain("You already hold as many seats");
+    expect(await bob.locator("#alert").textContent()).not.toContain("HOLD_LIMIT");
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await bob.screenshot({ path: resolve(ARTIFACTS, "seatmap.png") });
+    await screenshot(bob, "seatmap.png");
     for (const page of [alice, bob, carol]) expect(navigations.get(page)).toBe(1);
 
     // All of the above ran under the strict policy (so "no violation" means something) and broke none of it.
+    const responses = observed.flatMap((o) => o.responses);
     const document = responses.find((r) => r.url() === `${server.url}/`)!;
     expect((await document.headerValue("content-security-policy")) ?? "").toMatch(
       /^default-src 'none';.*frame-ancestors 'none'/,
     );
-    expect(violations).toEqual([]);
-    expect(consoleErrors).toEqual([]);
+    expect(observed.flatMap((o) => o.violations)).toEqual([]);
+    expect(observed.flatMap((o) => o.consoleErrors)).toEqual([]);
     // The script and style sheet came by content-hashed names, cacheable for a year.
     const assets = responses.filter((r) => /\/assets\/app-[A-Z0-9]{8}\.(js|css)$/.test(r.url()));
     expect(new Set(assets.map((r) => r.url().slice(r.url().lastIndexOf(".")))).size).toBe(2);

@@ -1,0 +1,195 @@
+// Browsing and holding: the concert and date pickers (with live free-seat counts), the live seat
+// map, and what a click on a seat does (hold, release, or say why not).
+import type { SeatMap } from "../client/index.js";
+import type { BookingWindow } from "./bookingWindow.js";
+import type { Catalog } from "./catalog.js";
+import type { Connection } from "./connection.js";
+import { $, alertError, clearAlert, notify } from "./dom.js";
+import { count, dateTime } from "./format.js";
+import type { Hold, Holds } from "./holds.js";
+import { errorCode } from "./messages.js";
+import { SeatGrid } from "./seatGrid.js";
+import { updateSession } from "./sessionStore.js";
+
+/** Other dates' counts come from schedules.list; the shown date's from its live map. */
+const COUNTS_REFRESH_MS = 10_000;
+
+export class Booking {
+  private readonly grid = new SeatGrid($("seats"), $("map-summary"), (no) => void this.onSeat(no));
+  private seatMap: SeatMap | undefined;
+  private stopSeatMap: (() => void) | undefined;
+  private concertId: number | undefined;
+  private schedules: { id: number; startsAt: string; totalSeats: number; availableSeats: number }[] = [];
+  private loading: Promise<void> | undefined;
+  private readonly releasing = new Set<number>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly holds: Holds,
+    private readonly catalog: Catalog,
+    private readonly window: BookingWindow,
+    /** The server said the booking window is over (TOKEN_INVALID). */
+    private readonly onWindowGone: () => void,
+  ) {
+    $("concert").addEventListener("change", (event) => {
+      this.pickConcert(Number((event.target as HTMLSelectElement).value)).catch((e) => this.fail(e));
+    });
+    $("schedule").addEventListener("change", (event) => {
+      this.pickSchedule(Number((event.target as HTMLSelectElement).value)).catch((e) => this.fail(e));
+    });
+    holds.onChange(() => this.syncMine());
+    setInterval(() => {
+      if (this.window.active && this.concertId !== undefined && !document.hidden) void this.refreshCounts();
+    }, COUNTS_REFRESH_MS);
+  }
+
+  /** On entering the booking window: the catalog (once), the fan's last picks, a live map. */
+  enter(preferred: { concertId?: number; scheduleId?: number }): Promise<void> {
+    this.loading ??= this.load(preferred).finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  /** Pickers work only inside the window (browsing needs an active token). */
+  renderWindow(): void {
+    const active = this.window.active;
+    $<HTMLSelectElement>("concert").disabled = !active;
+    $<HTMLSelectElement>("schedule").disabled = !active;
+    if (!active && !this.seatMap) this.grid.clear("the map shows while your booking window is open");
+    // No pickers, legend or empty box until there is a map to show.
+    $("booking").dataset.map = this.seatMap ? "shown" : "none";
+  }
+
+  private async load(preferred: { concertId?: number; scheduleId?: number }): Promise<void> {
+    if (this.seatMap && this.concertId !== undefined) {
+      // Back in the window with a map already shown: a fresh snapshot, in case a reconnect while
+      // outside the window could not re-subscribe it.
+      await this.refreshCounts();
+      await this.pickSchedule(this.seatMap.scheduleId);
+      return;
+    }
+    const { concerts } = await this.connection.request("concerts.list", {});
+    this.catalog.rememberConcerts(concerts);
+    $<HTMLSelectElement>("concert").replaceChildren(...concerts.map((c) => new Option(c.title, String(c.id))));
+    const concert = concerts.find((c) => c.id === preferred.concertId) ?? concerts[0];
+    if (concert) await this.pickConcert(concert.id, preferred.scheduleId);
+  }
+
+  private async pickConcert(concertId: number, scheduleId?: number): Promise<void> {
+    this.concertId = concertId;
+    $<HTMLSelectElement>("concert").value = String(concertId);
+    await this.refreshCounts();
+    const schedule = this.schedules.find((s) => s.id === scheduleId) ?? this.schedules[0];
+    if (schedule) await this.pickSchedule(schedule.id);
+  }
+
+  private async pickSchedule(scheduleId: number): Promise<void> {
+    const previous = this.seatMap;
+    this.stopSeatMap?.();
+    if (previous && previous.scheduleId !== scheduleId) await this.connection.unsubscribeSeats(previous.scheduleId);
+    const map = await this.connection.subscribeSeats(scheduleId);
+    this.seatMap = map;
+    $("booking").dataset.map = "shown";
+    $<HTMLSelectElement>("schedule").value = String(scheduleId);
+    this.grid.show(map, this.mineOn(scheduleId));
+    this.stopSeatMap = map.onChange((changes) => {
+      this.grid.apply(changes);
+      this.showCount(map.scheduleId, map.count("available"));
+    });
+    this.showCount(scheduleId, map.count("available"));
+    updateSession({ concertId: this.concertId, scheduleId });
+  }
+
+  /** schedules.list for the shown concert: the dates and their free seats. */
+  private async refreshCounts(): Promise<void> {
+    const concertId = this.concertId;
+    if (concertId === undefined) return;
+    const { schedules } = await this.connection.request("schedules.list", { concertId });
+    if (concertId !== this.concertId) return;
+    this.catalog.rememberSchedules(schedules);
+    const select = $<HTMLSelectElement>("schedule");
+    const chosen = select.value;
+    this.schedules = schedules;
+    select.replaceChildren(...schedules.map((s) => new Option(this.optionText(s), String(s.id))));
+    if (chosen) select.value = chosen;
+    if (this.seatMap) this.showCount(this.seatMap.scheduleId, this.seatMap.count("available"));
+  }
+
+  private showCount(scheduleId: number, available: number): void {
+    const schedule = this.schedules.find((s) => s.id === scheduleId);
+    if (!schedule) return;
+    schedule.availableSeats = available;
+    const option = Array.from($<HTMLSelectElement>("schedule").options).find((o) => o.value === String(scheduleId));
+    if (option) option.textContent = this.optionText(schedule);
+  }
+
+  private optionText(s: { startsAt: string; availableSeats: number }): string {
+    return `${dateTime(s.startsAt)} · ${count(s.availableSeats)} free`;
+  }
+
+  private mineOn(scheduleId: number): number[] {
+    return this.holds
+      .all()
+      .filter((h) => h.scheduleId === scheduleId)
+      .map((h) => h.seatNo);
+  }
+
+  private syncMine(): void {
+    const scheduleId = this.grid.scheduleId;
+    if (scheduleId !== undefined) this.grid.syncMine(this.mineOn(scheduleId));
+  }
+
+  private async onSeat(seatNo: number): Promise<void> {
+    const map = this.seatMap;
+    if (!map || this.grid.isPending(seatNo)) return; // a double click sends one request
+    clearAlert();
+    const held = this.holds.find(map.scheduleId, seatNo);
+    if (held) return this.release(held);
+    const status = map.status[seatNo - 1];
+    if (status === "sold") return notify(`Seat ${seatNo} is sold. Pick a seat marked available.`);
+    if (status === "held")
+      return notify(`Seat ${seatNo} is held by someone else. It comes free if they release it or their hold runs out.`);
+    if (!this.window.active) {
+      return notify(
+        this.window.state.kind === "waiting"
+          ? "You are in line: you can hold seats once it is your turn."
+          : "Your booking window has ended. Join the line again to hold more seats.",
+      );
+    }
+    this.grid.setPending(seatNo, true);
+    try {
+      const hold = await this.connection.request("reservations.create", { scheduleId: map.scheduleId, seatNo });
+      this.holds.add({ ...hold, concertId: this.concertId ?? 0, expiresAt: Date.parse(hold.expiresAt) });
+    } catch (error) {
+      this.fail(error, "hold");
+    } finally {
+      this.grid.setPending(seatNo, false);
+    }
+  }
+
+  async release(hold: Hold): Promise<void> {
+    if (this.releasing.has(hold.reservationId)) return;
+    clearAlert();
+    this.releasing.add(hold.reservationId);
+    const onMap = this.grid.scheduleId === hold.scheduleId;
+    if (onMap) this.grid.setPending(hold.seatNo, true);
+    try {
+      await this.connection.request("reservations.release", { reservationId: hold.reservationId });
+      this.holds.remove([hold.reservationId]);
+      notify(`Seat ${hold.seatNo} released.`);
+    } catch (error) {
+      // Gone already (ran out, or released in another tab): it is not held any more either way.
+      if (errorCode(error) === "HOLD_EXPIRED") this.holds.remove([hold.reservationId]);
+      this.fail(error, "release");
+    } finally {
+      this.releasing.delete(hold.reservationId);
+      if (onMap) this.grid.setPending(hold.seatNo, false);
+    }
+  }
+
+  private fail(error: unknown, action: "hold" | "release" | "browse" = "browse"): void {
+    alertError(error, action);
+    if (errorCode(error) === "TOKEN_INVALID") this.onWindowGone();
+  }
+}
