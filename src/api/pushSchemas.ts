@@ -16,12 +16,16 @@ export const seatsPush = z.object({
 export const queuePush = z.object({
   ev: z.literal("queue"),
   token: z.string(),
-  status: z.enum(["waiting", "active", "expired"]),
-  position: count,
-  waiting: count,
-  etaSeconds: count,
+  concertId: id.nullable().describe("the on-sale's concert; null for the site room"),
+  status: z
+    .enum(["waiting", "active", "expired", "soldout"])
+    .describe("soldout: the on-sale sold out and the token ended (only token and concertId come with it)"),
+  position: count.nullable().optional().describe("all but soldout pushes"),
+  waiting: count.optional().describe("all but soldout pushes"),
+  etaSeconds: count.nullable().optional().describe("all but soldout pushes"),
   active: count.optional().describe("waiting and active pushes"),
   expiresAt: instant.optional().describe("waiting and active pushes"),
+  opensAt: instant.nullable().optional().describe("waiting and active pushes: the room's opening (null: none)"),
   reason: z.string().optional().describe("expired pushes: why the token ended"),
 });
 

@@ -6,6 +6,7 @@ export { type CallOptions, HttpClient, type HttpClientOptions, type TokenSource 
 export { type PushOutcome, type SeatChange, SeatMap, type SeatMapListener } from "./seatMap.js";
 export * from "./types.js";
 export {
+  type QueueRoom,
   type ReconnectOptions,
   type SessionEvent,
   type WebSocketConstructor,

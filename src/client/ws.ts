@@ -1,5 +1,6 @@
 // A WebSocket session: request ids, typed replies and pushes, reconnect with back-off, and after a
-// reconnect the queue token re-checked and every seat map re-subscribed (gaps caught by version).
+// reconnect the queue token of each waiting room re-checked and every seat map re-subscribed (gaps
+// caught by version).
 import { type Codec, jsonCodec } from "./codec.js";
 import { ClientError } from "./errors.js";
 import { resolveToken, type TokenSource } from "./http.js";
@@ -58,6 +59,9 @@ interface Pending {
 
 const OPEN = 1;
 
+/** Check-in refusals after which re-checking that room's token makes no sense. */
+const REFUSED_FOR_GOOD = new Set<string>(["SOLD_OUT", "FORBIDDEN", "NOT_FOUND"]);
+
 async function defaultWebSocket(): Promise<WebSocketConstructor> {
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (global) return global;
@@ -72,9 +76,17 @@ function toBytes(data: unknown): Uint8Array | undefined {
   return undefined;
 }
 
+/** A waiting room as the server names it: an on-sale's concert id, or null for the site room. */
+export type QueueRoom = number | null;
+
 export class WsSession {
-  /** The queue token of the last queue.check reply or queue push; re-checked after a reconnect. */
-  queueToken: string | undefined;
+  /**
+   * The queue token of each room, from its last queue.check reply or queue push, as the server
+   * remembers them for the connection; each is re-checked in its own room after a reconnect.
+   */
+  readonly queueTokens = new Map<QueueRoom, string>();
+  /** The room of the last queue.check. */
+  private lastRoom: QueueRoom = null;
   readonly stats = { connects: 0, reconnects: 0, gaps: 0, resubscribes: 0 };
   private socket: WebSocketLike | undefined;
   private readonly codec: Codec;
@@ -108,6 +120,16 @@ export class WsSession {
   /** Resolves once the first connection is open (rejects if it closes before opening and no reconnect). */
   opened(): Promise<void> {
     return this.firstOpen;
+  }
+
+  /** The token of the room of the last queue.check (the site room's when there was none). */
+  get queueToken(): string | undefined {
+    return this.queueTokens.get(this.lastRoom);
+  }
+
+  /** Forget a room's token: a reconnect then does not check in there again (a new place at the back). */
+  forgetQueueToken(room: QueueRoom = null): void {
+    this.queueTokens.delete(room);
   }
 
   get connected(): boolean {
@@ -252,10 +274,7 @@ export class WsSession {
       this.restoring = true;
       const socket = this.socket;
       try {
-        if (this.queueToken) {
-          const status = await this.sendNow("queue.check", { token: this.queueToken });
-          this.queueToken = (status as ResultOf<"queue.check">).token;
-        }
+        for (const [room, token] of [...this.queueTokens]) await this.recheck(room, token);
         for (const map of this.seatMaps.values()) {
           this.stats.resubscribes++;
           await this.subscribeRequest(map, true);
@@ -268,6 +287,24 @@ export class WsSession {
       this.emit({ type: "restored" });
     }
     for (const send of this.outbox.splice(0)) send();
+  }
+
+  /**
+   * queue.check of a remembered token in its own room (an on-sale's token checked in at the site
+   * room would be unknown there and get a new place at the back of the site's line). A room that
+   * refuses it for good (sold out) is forgotten; the others are still re-checked.
+   */
+  private async recheck(room: QueueRoom, token: string): Promise<void> {
+    const last = this.lastRoom;
+    try {
+      await this.sendNow("queue.check", room === null ? { token } : { token, concertId: room });
+    } catch (error) {
+      if (!(error instanceof ClientError) || error.code === "CONNECTION_LOST") throw error;
+      if (REFUSED_FOR_GOOD.has(error.code) && this.queueTokens.get(room) === token) this.queueTokens.delete(room);
+      this.emit({ type: "error", error });
+    } finally {
+      this.lastRoom = last;
+    }
   }
 
   private sendNow(op: string, args: unknown): Promise<unknown> {
@@ -322,8 +359,10 @@ export class WsSession {
     }
     if (frame.ev === "queue") {
       const push = frame as unknown as QueuePush;
-      if (push.status !== "expired") this.queueToken = push.token;
-      else if (this.queueToken === push.token) this.queueToken = undefined;
+      const room = push.concertId ?? null;
+      if (push.status === "expired" || push.status === "soldout") {
+        if (this.queueTokens.get(room) === push.token) this.queueTokens.delete(room);
+      } else this.queueTokens.set(room, push.token);
       this.emit({ type: "queue", push });
       return;
     }
@@ -338,7 +377,11 @@ export class WsSession {
     this.pending.delete(frame.id as number);
     clearTimeout(pending.timer);
     if (frame.ok === true) {
-      if (pending.op === "queue.check") this.queueToken = (frame.data as ResultOf<"queue.check">).token;
+      if (pending.op === "queue.check") {
+        const status = frame.data as ResultOf<"queue.check">;
+        this.lastRoom = status.concertId ?? null;
+        this.queueTokens.set(this.lastRoom, status.token);
+      }
       pending.done(frame.data);
     } else {
       const error = (frame as unknown as Partial<ErrorBody>).error;

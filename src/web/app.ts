@@ -1,14 +1,19 @@
-// The demo page: sign in (kept across reloads in sessionStorage), the waiting room and the booking
-// window, seats, holds and payment. This file wires the parts and decides which sections show;
-// each part owns its piece of the DOM. dev.login goes over HTTP, everything else over one WebSocket.
+// The demo page: sign in (kept across reloads in sessionStorage), the on-sales and the waiting room
+// the fan is in (the site's, or an on-sale's with its pre-queue and draw), the booking window,
+// seats, holds and payment. This file wires the parts, decides which sections show and which room
+// the page is in; each part owns its piece of the DOM. dev.login goes over HTTP, everything else
+// over one WebSocket.
 import { HttpClient, type QueuePush, type QueueStatus, type SessionEvent } from "../client/index.js";
 import { Booking } from "./booking.js";
-import { BookingWindow, type WindowState } from "./bookingWindow.js";
+import { BookingWindow, type RoomView, type WindowState } from "./bookingWindow.js";
 import { Catalog } from "./catalog.js";
 import { Checkout } from "./checkout.js";
 import { Connection } from "./connection.js";
 import { $, alertError, clearAlert, notify } from "./dom.js";
+import { DrawPanel } from "./drawPanel.js";
 import { Holds } from "./holds.js";
+import { errorCode } from "./messages.js";
+import { OnSales } from "./onSales.js";
 import { clearSession, loadSession, type SavedSession, saveSession, sessionRanOut } from "./sessionStore.js";
 
 const RENEW_BEFORE_MS = 60_000;
@@ -18,30 +23,55 @@ const catalog = new Catalog();
 const connection = new Connection();
 const bookingWindow = new BookingWindow(() => windowEnded("expired"));
 const holds = new Holds(catalog, (hold) => void booking.release(hold));
-const booking = new Booking(connection, holds, catalog, bookingWindow, () => windowEnded("expired"));
+const onSales = new OnSales(connection, catalog, (next) => void enterRoom(next));
+const booking = new Booking(connection, holds, catalog, bookingWindow, onSales, () => windowEnded("expired"));
 const checkout = new Checkout(connection, holds, catalog, resyncHolds);
+const drawPanel = new DrawPanel(connection, () => saved?.userId);
 let saved: SavedSession | undefined;
+/** The room the page is in: an on-sale's concert id, or null for the site room. */
+let room: number | null = null;
 let signingIn = false;
-let joining = false;
+/** The room a check-in is on its way for (a second click sends nothing). */
+let joining: number | null | undefined;
 let renewTimer: ReturnType<typeof setTimeout> | undefined;
 /** The window state last drawn, to announce changes once. */
 let shownWindow: WindowState["kind"] = "none";
 
 holds.onChange(render);
+onSales.onChange(render);
 
 function render(): void {
+  bookingWindow.room = roomView();
   const state = bookingWindow.state.kind;
   const holding = holds.size;
   bookingWindow.announceChange(shownWindow, holding);
   shownWindow = state;
   $("booking").dataset.window = state;
   $("login").hidden = saved !== undefined;
-  $("queue").hidden = !saved || !(state === "waiting" || state === "checking" || (state !== "active" && holding === 0));
+  const inLine = state === "waiting" || state === "checking" || state === "pre" || state === "soldout";
+  $("queue").hidden = !saved || !(inLine || (state !== "active" && holding === 0));
   $("booking").hidden = !saved || !(state === "active" || holding > 0);
   $("sign-out").hidden = !saved;
   $("who").textContent = saved ? `Signed in as ${saved.userId}` : "";
   bookingWindow.render(holding);
   booking.renderWindow();
+  const onSale = room === null ? undefined : onSales.get(room);
+  const opensAt = onSale?.opensAt ? Date.parse(onSale.opensAt) : 0;
+  drawPanel.render(saved ? onSale : undefined, opensAt <= Date.now() && state !== "pre");
+}
+
+/** The on-sale the page is in, named even before onsales.list answers (from the labels of earlier visits). */
+function roomView(): RoomView | undefined {
+  if (room === null) return undefined;
+  const onSale = onSales.get(room);
+  if (onSale) return onSale;
+  return {
+    concertId: room,
+    title: catalog.concertTitle(room),
+    timeZone: catalog.zoneOf(room),
+    state: "open",
+    opensAt: null,
+  };
 }
 
 /** Keeps the in-memory and the stored session in step. */
@@ -77,10 +107,12 @@ async function signIn(): Promise<void> {
   await joinQueue();
 }
 
-/** A signed-in page: the socket, the holds and balance as the server has them. */
+/** A signed-in page: the socket, the on-sales, the holds and balance as the server has them. */
 function start(): void {
   connection.open(() => saved?.jwt ?? "", onSessionEvent);
   scheduleRenewal();
+  onSales.setCurrent(room);
+  onSales.start().catch((error) => alertError(error, "list"));
   render();
   resyncHolds().catch((error) => alertError(error, "list"));
   checkout.refreshBalance().catch((error) => alertError(error));
@@ -96,30 +128,76 @@ function resume(): void {
     return;
   }
   saved = found;
+  room = found.room ?? null;
   start();
   const { queueToken, queueStatus, queueExpiresAt = 0 } = found;
   // An active window that ran out meanwhile is not renewed by itself: checking in again would be a
-  // new place at the back of the line, which the fan is offered instead.
-  if (queueToken && (queueStatus !== "active" || queueExpiresAt > Date.now())) void joinQueue(queueToken);
+  // new place at the back of the line, which the fan is offered instead. A pre-queue or a place in
+  // line is checked in again with its token: the same place.
+  if (queueStatus === "soldout") showSoldOut();
+  else if (queueToken && (queueStatus !== "active" || queueExpiresAt > Date.now())) void joinQueue(queueToken);
   else if (queueToken || queueStatus === "ended") windowEnded("expired");
   else render();
 }
 
+/** Checks in to the page's room (with the token it has there, if any). */
 async function joinQueue(token?: string): Promise<void> {
-  if (joining) return;
-  joining = true;
+  const asked = room;
+  if (joining === asked) return;
+  joining = asked;
   const state = bookingWindow.state.kind;
-  if (state !== "active" && state !== "waiting") bookingWindow.set({ kind: "checking" });
+  if (state !== "active" && state !== "waiting" && state !== "pre") bookingWindow.set({ kind: "checking" });
   render();
   try {
-    onQueue(await connection.request("queue.check", token ? { token } : {}));
+    const status = await connection.request("queue.check", {
+      ...(token ? { token } : {}),
+      ...(asked !== null ? { concertId: asked } : {}),
+    });
+    // The fan went to another room meanwhile: this one is not followed after a reconnect.
+    if (asked !== room) connection.forgetQueueToken(asked);
+    else onQueue(status);
   } catch (error) {
+    if (asked !== room) return;
+    if (errorCode(error) === "SOLD_OUT") {
+      if (state === "soldout") notify("Still sold out: no seat has come back yet.");
+      return showSoldOut();
+    }
     alertError(error, "queue");
     if (bookingWindow.state.kind === "checking") bookingWindow.set({ kind: "none" });
     render();
   } finally {
-    joining = false;
+    if (joining === asked) joining = undefined;
   }
+}
+
+/** The fan picked an on-sale (or the other concerts): the page moves to that room and checks in there. */
+async function enterRoom(next: number | null): Promise<void> {
+  if (!saved) return;
+  if (next === room) {
+    // Back at a sold-out (or left) room's door: ask again, seats may have come back.
+    const state = bookingWindow.state.kind;
+    if (state === "soldout" || state === "none" || state === "ended") await joinQueue();
+    return;
+  }
+  clearAlert();
+  // The room left is not re-checked after a reconnect; the server keeps the fan's token there
+  // anyway (one per user per room), so coming back finds the same place while it lives.
+  connection.forgetQueueToken(room);
+  room = next;
+  remember({ room: next ?? undefined, queueToken: undefined, queueStatus: undefined, queueExpiresAt: undefined });
+  onSales.setCurrent(next);
+  bookingWindow.set({ kind: "none" });
+  await joinQueue();
+  $("queue").scrollIntoView({ block: "nearest" });
+}
+
+/** The on-sale sold out (a push, or 410 SOLD_OUT at check-in): no token, no line; its card says when seats come back. */
+function showSoldOut(): void {
+  connection.forgetQueueToken(room);
+  bookingWindow.set({ kind: "soldout" });
+  remember({ queueToken: undefined, queueStatus: "soldout", queueExpiresAt: undefined });
+  render();
+  onSales.refresh().catch(() => {});
 }
 
 for (const id of ["queue-rejoin", "window-rejoin"]) {
@@ -131,20 +209,29 @@ for (const id of ["queue-rejoin", "window-rejoin"]) {
 }
 
 function onQueue(status: QueueStatus | QueuePush): void {
+  // News of another room (the connection still follows a token of a room the fan left) is not ours.
+  if ((status.concertId ?? null) !== room) return;
   // A late push about a token this page has moved on from says nothing about the current one.
-  if (status.status === "expired" && status.token !== saved?.queueToken) return;
+  const ends = status.status === "expired" || status.status === "soldout";
+  if (ends && status.token !== saved?.queueToken) return;
+  if (status.status === "soldout") {
+    showSoldOut();
+    return;
+  }
   const before = bookingWindow.state.kind;
   const state = bookingWindow.apply(status);
   if (state.kind === "ended") {
-    connection.forgetQueueToken();
+    connection.forgetQueueToken(room);
     remember({ queueToken: undefined, queueStatus: "ended", queueExpiresAt: undefined });
-  } else if (state.kind === "active" || state.kind === "waiting") {
+  } else if (state.kind === "active" || state.kind === "waiting" || state.kind === "pre") {
     const expiresAt = status.expiresAt ? Date.parse(status.expiresAt) : undefined;
     remember({ queueToken: status.token, queueStatus: state.kind, queueExpiresAt: expiresAt });
   }
   render();
+  // After the draw the seed is public and the on-sale open: the list and the draw panel say so.
+  if (before === "pre" && state.kind !== "pre") onSales.refresh().catch(() => {});
   if (state.kind === "active" && before !== "active") {
-    booking.enter({ concertId: saved?.concertId, scheduleId: saved?.scheduleId }).catch((error) => {
+    booking.enter({ room, concertId: saved?.concertId, scheduleId: saved?.scheduleId }).catch((error) => {
       alertError(error, "browse");
     });
   }
@@ -153,7 +240,7 @@ function onQueue(status: QueueStatus | QueuePush): void {
 /** The window is over (by the clock, or the server said so): holds stay, rejoining is offered. */
 function windowEnded(reason: string): void {
   if (bookingWindow.state.kind === "ended") return;
-  connection.forgetQueueToken();
+  connection.forgetQueueToken(room);
   bookingWindow.set({ kind: "ended", reason });
   remember({ queueToken: undefined, queueStatus: "ended", queueExpiresAt: undefined });
   render();
@@ -166,10 +253,10 @@ function onSessionEvent(event: SessionEvent): void {
 
 /** Requests in flight when the connection dropped may or may not have happened: re-read. */
 async function afterReconnect(): Promise<void> {
-  await Promise.all([resyncHolds(), checkout.refreshBalance()]).catch(() => {});
-  const token = connection.queueToken;
+  await Promise.all([resyncHolds(), checkout.refreshBalance(), onSales.refresh()]).catch(() => {});
+  const token = saved?.queueToken;
   const state = bookingWindow.state.kind;
-  if (token && (state === "active" || state === "waiting")) await joinQueue(token);
+  if (token && (state === "active" || state === "waiting" || state === "pre")) await joinQueue(token);
 }
 
 async function resyncHolds(): Promise<void> {

@@ -1,15 +1,29 @@
 // Browsing and holding: the concert and date pickers (with live free-seat counts), the live seat
-// map, and what a click on a seat does (hold, release, or say why not).
+// map, and what a click on a seat does (hold, release, or say why not). The concerts offered are
+// those of the room the fan was admitted to: an on-sale's own concert, or every other one.
 import type { SeatMap } from "../client/index.js";
 import type { BookingWindow } from "./bookingWindow.js";
 import type { Catalog } from "./catalog.js";
 import type { Connection } from "./connection.js";
 import { $, alertError, clearAlert, notify } from "./dom.js";
-import { count, dateTime } from "./format.js";
+import { count, wallDateTime, zonePlace } from "./format.js";
 import type { Hold, Holds } from "./holds.js";
 import { errorCode } from "./messages.js";
 import { SeatGrid } from "./seatGrid.js";
 import { updateSession } from "./sessionStore.js";
+
+/** Where the fan books: an on-sale's room (its concert id) or the site room (null), and their last picks. */
+export interface BookingPlace {
+  room: number | null;
+  concertId?: number | undefined;
+  scheduleId?: number | undefined;
+}
+
+/** What booking needs to know of the on-sales: their concerts are booked in their own rooms only. */
+export interface OnSaleDirectory {
+  loaded(): Promise<void>;
+  has(concertId: number): boolean;
+}
 
 /** Other dates' counts come from schedules.list; the shown date's from its live map. */
 const COUNTS_REFRESH_MS = 10_000;
@@ -19,6 +33,8 @@ export class Booking {
   private seatMap: SeatMap | undefined;
   private stopSeatMap: (() => void) | undefined;
   private concertId: number | undefined;
+  /** The room whose concerts the pickers offer (undefined before the first entry). */
+  private room: number | null | undefined;
   private schedules: { id: number; startsAt: string; totalSeats: number; availableSeats: number }[] = [];
   private loading: Promise<void> | undefined;
   private readonly releasing = new Set<number>();
@@ -28,6 +44,7 @@ export class Booking {
     private readonly holds: Holds,
     private readonly catalog: Catalog,
     private readonly window: BookingWindow,
+    private readonly onSales: OnSaleDirectory,
     /** The server said the booking window is over (TOKEN_INVALID). */
     private readonly onWindowGone: () => void,
   ) {
@@ -43,8 +60,8 @@ export class Booking {
     }, COUNTS_REFRESH_MS);
   }
 
-  /** On entering the booking window: the catalog (once), the fan's last picks, a live map. */
-  enter(preferred: { concertId?: number; scheduleId?: number }): Promise<void> {
+  /** On entering the booking window: the room's concerts, the fan's last picks, a live map. */
+  enter(preferred: BookingPlace): Promise<void> {
     this.loading ??= this.load(preferred).finally(() => {
       this.loading = undefined;
     });
@@ -61,24 +78,37 @@ export class Booking {
     $("booking").dataset.map = this.seatMap ? "shown" : "none";
   }
 
-  private async load(preferred: { concertId?: number; scheduleId?: number }): Promise<void> {
-    if (this.seatMap && this.concertId !== undefined) {
+  private async load(preferred: BookingPlace): Promise<void> {
+    if (this.seatMap && this.concertId !== undefined && this.room === preferred.room) {
       // Back in the window with a map already shown: a fresh snapshot, in case a reconnect while
       // outside the window could not re-subscribe it.
       await this.refreshCounts();
       await this.pickSchedule(this.seatMap.scheduleId);
       return;
     }
-    const { concerts } = await this.connection.request("concerts.list", {});
-    this.catalog.rememberConcerts(concerts);
+    this.room = preferred.room;
+    const concerts = await this.concertsOf(preferred.room);
     $<HTMLSelectElement>("concert").replaceChildren(...concerts.map((c) => new Option(c.title, String(c.id))));
     const concert = concerts.find((c) => c.id === preferred.concertId) ?? concerts[0];
     if (concert) await this.pickConcert(concert.id, preferred.scheduleId);
   }
 
+  /** An on-sale's room books its own concert; the site room every concert without an on-sale. */
+  private async concertsOf(room: number | null): Promise<{ id: number; title: string }[]> {
+    if (room !== null) return [{ id: room, title: this.catalog.concertTitle(room) }];
+    const [{ concerts }] = await Promise.all([
+      this.connection.request("concerts.list", {}),
+      this.onSales.loaded().catch(() => {}),
+    ]);
+    this.catalog.rememberConcerts(concerts);
+    return concerts.filter((concert) => !this.onSales.has(concert.id));
+  }
+
   private async pickConcert(concertId: number, scheduleId?: number): Promise<void> {
     this.concertId = concertId;
     $<HTMLSelectElement>("concert").value = String(concertId);
+    // The dates are wall-clock times of the venue, whose zone the picker's label names once.
+    $("schedule-zone").textContent = `(${zonePlace(this.catalog.zoneOf(concertId))})`;
     await this.refreshCounts();
     const schedule = this.schedules.find((s) => s.id === scheduleId) ?? this.schedules[0];
     if (schedule) await this.pickSchedule(schedule.id);
@@ -125,7 +155,7 @@ export class Booking {
   }
 
   private optionText(s: { startsAt: string; availableSeats: number }): string {
-    return `${dateTime(s.startsAt)} · ${count(s.availableSeats)} free`;
+    return `${wallDateTime(s.startsAt, this.catalog.zoneOf(this.concertId))} · ${count(s.availableSeats)} free`;
   }
 
   private mineOn(scheduleId: number): number[] {

@@ -37,14 +37,9 @@ export class Connection {
     return this.session !== undefined;
   }
 
-  /** The session's queue token (the one a reconnect re-checks). */
-  get queueToken(): string | undefined {
-    return this.session?.queueToken;
-  }
-
-  /** Forget the queue token: a reconnect must not check in again (that would be a new place at the back). */
-  forgetQueueToken(): void {
-    if (this.session) this.session.queueToken = undefined;
+  /** Forget a room's queue token (null: the site room): a reconnect must not check in there again (a new place at the back). */
+  forgetQueueToken(room: number | null): void {
+    this.session?.forgetQueueToken(room);
   }
 
   request: Request = (op, args) => {

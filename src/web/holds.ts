@@ -1,8 +1,9 @@
-// The fan's live holds: the list (which concert, date, seat, price, time left), the totals shown by
-// the checkout bar, and the countdowns; a hold that runs out is dropped with a notice.
+// The fan's live holds: the list (which concert, date, seat, price, time left; times in the venue's
+// zone), the totals shown by the checkout bar, and the countdowns; a hold that runs out is dropped
+// with a notice.
 import type { Catalog } from "./catalog.js";
 import { $, element, notify } from "./dom.js";
-import { clock, countdown, seats, won } from "./format.js";
+import { countdown, seats, won } from "./format.js";
 
 export interface Hold {
   reservationId: number;
@@ -110,7 +111,7 @@ export class Holds {
       if (!entry) continue;
       const expiring = hold.expiresAt - now < EXPIRING_MS;
       entry.item.toggleAttribute("data-expiring", expiring);
-      entry.left.textContent = `${countdown(hold.expiresAt, now)} left${expiring ? ", pay soon" : ""} · ends ${clock(hold.expiresAt)}`;
+      entry.left.textContent = `${countdown(hold.expiresAt, now)} left${expiring ? ", pay soon" : ""} · ends ${this.catalog.clock(hold.expiresAt, hold.concertId)}`;
     }
     this.updateSummary(now);
     if (ran.length === 0) return;

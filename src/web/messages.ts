@@ -44,8 +44,14 @@ const BY_ACTION: Partial<Record<Action, Partial<Record<Code, string>>>> = {
   queue: {
     UNAVAILABLE: "The waiting room is full right now. Try again {wait}.",
     FORBIDDEN: "That place in line belongs to another account. Sign out and sign in again.",
+    NOT_FOUND: "That on-sale no longer exists. Pick another concert.",
+    SOLD_OUT: "Sold out: every seat of this concert is taken.",
   },
-  hold: { NOT_FOUND: "That seat or date no longer exists. Pick another seat." },
+  browse: { FORBIDDEN: "This concert has a waiting room of its own: line up for it in its on-sale." },
+  hold: {
+    NOT_FOUND: "That seat or date no longer exists. Pick another seat.",
+    FORBIDDEN: "This concert has a waiting room of its own: line up for it in its on-sale.",
+  },
   release: { HOLD_EXPIRED: "That hold had already run out; the seat is free again." },
   charge: {
     INVALID_ARGUMENT: "Enter a whole number of won, at least 1 (the server also sets a maximum per charge).",

@@ -1,4 +1,4 @@
-// What survives a reload: the sign-in, the queue token and the fan's picks, in sessionStorage only
+// What survives a reload: the sign-in, the waiting room and its token, the fan's picks, in sessionStorage only
 // (the tab's own storage: closing the tab signs out, and nothing lingers in localStorage).
 
 export interface SavedSession {
@@ -6,17 +6,24 @@ export interface SavedSession {
   jwt: string;
   jwtExpiresAt: number;
   userId: string;
-  /** The queue token of the last check-in or push, its status then and its expiresAt (ms); "ended": no token. */
+  /** The room the page is in: an on-sale's concert id; absent for the site room. */
+  room?: number;
+  /**
+   * The room's queue token of the last check-in or push, its status then and its expiresAt (ms);
+   * "ended" and "soldout": no token.
+   */
   queueToken?: string;
-  queueStatus?: "waiting" | "active" | "ended";
+  queueStatus?: "pre" | "waiting" | "active" | "ended" | "soldout";
   queueExpiresAt?: number;
   concertId?: number;
   scheduleId?: number;
 }
 
-/** Titles and dates seen while the booking window was open, so holds keep their labels after it ends. */
+/** Titles, zones and dates seen while the booking window was open, so holds keep their labels after it ends. */
 export interface CatalogLabels {
   concerts: Record<number, string>;
+  /** The venue's IANA time zone of concerts with an on-sale (others are shown in UTC). */
+  zones: Record<number, string>;
   schedules: Record<number, { concertId: number; startsAt: string }>;
 }
 
@@ -69,7 +76,7 @@ export function clearSession(): void {
 }
 
 export function loadCatalog(): CatalogLabels {
-  return read<CatalogLabels>(CATALOG_KEY) ?? { concerts: {}, schedules: {} };
+  return { concerts: {}, zones: {}, schedules: {}, ...read<Partial<CatalogLabels>>(CATALOG_KEY) };
 }
 
 export function saveCatalog(labels: CatalogLabels): void {

@@ -1,12 +1,13 @@
 // The WebSocket session's recovery: a gap in seat-map versions triggers a re-subscribe, and after a
-// dropped connection it reconnects with back-off, re-checks its queue token and re-subscribes.
+// dropped connection it reconnects with back-off, re-checks its queue token in each waiting room and
+// re-subscribes.
 import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type WebSocket from "ws";
 import { WebSocketServer } from "ws";
 import { type SessionEvent, WsSession } from "../../src/client/index.js";
-import { createConcert, http } from "../helpers/client.js";
+import { adminHeaders, createConcert, http } from "../helpers/client.js";
 import { startServer, type TestServer, userJwt } from "../helpers/server.js";
 
 function waitForEvent(session: WsSession, match: (event: SessionEvent) => boolean, timeoutMs = 5000) {
@@ -224,6 +225,65 @@ describe("reconnect against the real server", () => {
       expect(hold.status).toBe("held");
       await expect.poll(() => map.status[5]).toBe("held");
       expect(session.stats.reconnects).toBe(1);
+    } finally {
+      session.close();
+      proxy.close();
+    }
+  });
+
+  it("after a cut connection the session checks its token in again in each room, an on-sale's with its concert id, so gated ops of both rooms pass", async () => {
+    const site = await createConcert(server, [{ startsAt: "2027-05-02T19:00:00Z", seatCount: 5, price: 10 }]);
+    const created = await http(server, "POST", "/v1/admin/concerts", {
+      headers: adminHeaders(server),
+      body: {
+        title: "On-sale",
+        schedules: [{ startsAt: "2027-05-03T19:00:00Z", seatCount: 5, price: 10 }],
+        onSale: {},
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    const onSaleId: number = created.body.id;
+    const proxy = await startProxy(server.port);
+    const session = new WsSession({
+      url: `ws://127.0.0.1:${proxy.port}/v1/ws`,
+      token: userJwt("two-rooms"),
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
+    try {
+      const siteToken = (await session.request("queue.check", {})).token;
+      const onSaleToken = (await session.request("queue.check", { concertId: onSaleId })).token;
+      expect(siteToken).not.toBe(onSaleToken);
+      expect([...session.queueTokens]).toEqual([
+        [null, siteToken],
+        [onSaleId, onSaleToken],
+      ]);
+      expect(session.queueToken).toBe(onSaleToken);
+
+      proxy.cut();
+      await waitForEvent(session, (e) => e.type === "close");
+      const restored = waitForEvent(session, (e) => e.type === "restored", 10_000);
+      proxy.resume();
+      await restored;
+      expect([...session.queueTokens]).toEqual([
+        [null, siteToken],
+        [onSaleId, onSaleToken],
+      ]);
+      expect(session.queueToken).toBe(onSaleToken);
+      // The new connection follows both tokens again: each concert's room lets it through.
+      for (const concertId of [site.id, onSaleId]) {
+        const { schedules } = await session.request("schedules.list", { concertId });
+        expect(schedules).toHaveLength(1);
+      }
+      // A forgotten room is not checked in again after the next cut.
+      session.forgetQueueToken(null);
+      proxy.cut();
+      await waitForEvent(session, (e) => e.type === "close");
+      const again = waitForEvent(session, (e) => e.type === "restored", 10_000);
+      proxy.resume();
+      await again;
+      expect([...session.queueTokens]).toEqual([[onSaleId, onSaleToken]]);
+      const siteGate = await session.request("schedules.list", { concertId: site.id }).catch((error) => error);
+      expect(siteGate.code).toBe("TOKEN_INVALID");
     } finally {
       session.close();
       proxy.close();
