@@ -70,17 +70,36 @@ export class WaitingRooms {
   }
 
   /**
-   * The gate of [active] ops. With a concert, the token must be an active one of the room that
-   * gates it (a token of another room is FORBIDDEN); without (the concert list), of any room.
+   * The gate of [active] ops about a concert: the token must be an active one of the room that
+   * gates it (a token of another room is FORBIDDEN).
    */
-  assertActive(userId: string, token: string | undefined, concertId: number | undefined, now: number): void {
+  assertActive(userId: string, token: string | undefined, concertId: number, now: number): void {
     if (!token) throw new ApiError("TOKEN_INVALID", "a Queue-Token header is required");
-    const gate = concertId === undefined ? this.all().find((room) => room.has(token)) : this.gateOf(concertId);
-    if (gate === undefined) throw new ApiError("TOKEN_INVALID", "unknown or expired queue token");
+    const gate = this.gateOf(concertId);
     if (!gate.has(token) && this.all().some((room) => room !== gate && room.has(token))) {
       throw new ApiError("FORBIDDEN", "this queue token is for another waiting room");
     }
     gate.assertActive(userId, token, now);
+  }
+
+  /**
+   * The gate of [active] ops about no concert (the concert list): an active token of any room.
+   * Passes when one of `tokens` is; otherwise the first one's refusal is the answer.
+   */
+  assertActiveInAnyRoom(userId: string, tokens: string[], now: number): void {
+    if (tokens.length === 0) throw new ApiError("TOKEN_INVALID", "a Queue-Token header is required");
+    let refusal: unknown;
+    for (const token of tokens) {
+      const room = this.all().find((any) => any.has(token));
+      try {
+        if (room === undefined) throw new ApiError("TOKEN_INVALID", "unknown or expired queue token");
+        room.assertActive(userId, token, now);
+        return;
+      } catch (error) {
+        refusal ??= error;
+      }
+    }
+    throw refusal;
   }
 
   /** Ends the user's token in the rooms that gate `concertIds` (a payment). */

@@ -132,9 +132,15 @@ export class Dispatcher {
     if (op.gate === "active") {
       // The target first (an unknown concert or schedule is 404), then the room that gates it.
       const concertId = op.concertOf?.(parsed.data, actors);
-      const room = concertId === undefined ? undefined : actors.rooms.gateOf(concertId);
-      const token = request.queueToken ?? request.session?.queueToken(room);
-      actors.rooms.assertActive(userId, token, concertId, now);
+      const { rooms } = actors;
+      if (concertId === undefined) {
+        // Any room's active token will do: the one named, or any the connection follows.
+        const tokens = request.queueToken !== undefined ? [request.queueToken] : (request.session?.queueTokens() ?? []);
+        rooms.assertActiveInAnyRoom(userId, tokens, now);
+      } else {
+        const room = rooms.gateOf(concertId);
+        rooms.assertActive(userId, request.queueToken ?? request.session?.queueToken(room), concertId, now);
+      }
     }
     return op.handle(parsed.data, {
       userId,

@@ -11,8 +11,10 @@ export type Gate = "none" | "user" | "active" | "admin";
 export interface Session {
   /** The connection follows `token` of `room` (its pushes; the token its gated ops use). */
   rememberQueueToken(room: QueueActor, token: string): void;
-  /** The token the connection follows in `room` (without a room: in any, the site room first). */
-  queueToken(room: QueueActor | undefined): string | undefined;
+  /** The token the connection follows in `room`. */
+  queueToken(room: QueueActor): string | undefined;
+  /** Every token the connection follows, the site room's first. */
+  queueTokens(): string[];
   subscribeSeats(scheduleId: number): void;
   unsubscribeSeats(scheduleId: number): void;
 }

@@ -188,12 +188,15 @@ function sessionFor(ws: WebSocket<Connection>, isBinary: boolean, deps: WsDeps):
       room.follow(ws, token, Date.now());
     },
     queueToken(room) {
-      if (room !== undefined) return room.followedBy(ws);
-      for (const any of deps.rooms.all()) {
-        const token = any.followedBy(ws);
-        if (token !== undefined) return token;
+      return room.followedBy(ws);
+    },
+    queueTokens() {
+      const tokens: string[] = [];
+      for (const room of deps.rooms.all()) {
+        const token = room.followedBy(ws);
+        if (token !== undefined) tokens.push(token);
       }
-      return undefined;
+      return tokens;
     },
     subscribeSeats(scheduleId) {
       if (ws.getUserData().closed) return;

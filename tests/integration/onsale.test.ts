@@ -78,6 +78,25 @@ describe("on-sales", () => {
     for (const socket of sockets) socket.close();
   });
 
+  test("a WebSocket following a waiting site token and an active on-sale token may list concerts (any room's active token)", async () => {
+    const s = await start({ QUEUE_ACTIVE_MAX: "1" });
+    const concert = await createOnSale(s, {});
+    expect((await http(s, "POST", "/v1/queue/check", { user: "first" })).body.status).toBe("active");
+    const ws = await WsClient.connect(s, "both");
+    expect((await ws.request("queue.check", {})).data.status).toBe("waiting");
+    expect((await ws.request("queue.check", { concertId: concert.id })).data.status).toBe("active");
+    const listed = await ws.request("concerts.list", {});
+    expect(listed.ok, JSON.stringify(listed)).toBe(true);
+    // The site room's concerts still need the site token, which is waiting.
+    const plain = await http(s, "POST", "/v1/admin/concerts", {
+      headers: adminHeaders(s),
+      body: { title: "Plain", schedules: [{ startsAt: "2027-06-01T19:00:00Z", seatCount: 1, price: 1 }] },
+    });
+    expect((await ws.request("schedules.list", { concertId: plain.body.id })).error?.code).toBe("TOKEN_NOT_ACTIVE");
+    expect((await ws.request("schedules.list", { concertId: concert.id })).ok).toBe(true);
+    ws.close();
+  });
+
   test("a sold-out on-sale pushes soldout to every waiting socket, and a new check-in is 410 SOLD_OUT", async () => {
     const s = await start({ QUEUE_ACTIVE_MAX: "1", MONEY_RATE_PER_SECOND: "0" });
     const concert = await createOnSale(s, {}, 1);
