@@ -1,6 +1,6 @@
 // Entry point of `npm run verify-draw -- <concertId>`: checks an on-sale's published draw against a
 // running server, from published values only, and tells a fan their own place in it.
-import { commitmentOf, drawOrder, entryIdOf } from "./actors/draw.js";
+import { commitmentOf, drawOrder, entryIdOf } from "./draw.js";
 
 const USAGE = `usage: npm run verify-draw -- <concertId> [--server URL] [--token JWT] [--user ID]
   Fetches GET /v1/concerts/<concertId>/draw from the server (default http://127.0.0.1:8080) and

@@ -1,9 +1,10 @@
 // Concerts, their on-sales and their schedule actors, addressed by id.
+
+import { commitmentOf, newSeed } from "../draw.js";
 import { ApiError } from "../errors.js";
 import { immutable } from "../immutable.js";
 import type { Commits } from "../store/commitQueue.js";
 import type { ConcertRow, OnSaleRow, ScheduleRow, Store } from "../store/store.js";
-import { commitmentOf, newSeed } from "./draw.js";
 import type { IdSequence } from "./ids.js";
 import type { ScheduleActor } from "./schedule.js";
 

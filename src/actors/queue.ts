@@ -12,10 +12,10 @@ import {
   waitingCount,
 } from "../../machines/queue.js";
 import type { AddressLimiter } from "../api/rateLimit.js";
+import { drawKeyOf, entryIdOf } from "../draw.js";
 import { ApiError } from "../errors.js";
 import { type Commits, noWrite } from "../store/commitQueue.js";
 import type { QueueTokenRow, Store } from "../store/store.js";
-import { drawKeyOf, entryIdOf } from "./draw.js";
 
 export interface QueueStatus {
   token: string;

@@ -141,7 +141,8 @@ export function buildAsyncApi(ops: readonly Op[], version: string): Record<strin
     action: "send",
     channel: CHANNEL,
     title: "queue push",
-    summary: "a token the connection follows (one per room) moved in line, was drawn or admitted, expired, or its on-sale sold out",
+    summary:
+      "a token the connection follows (one per room) moved in line, was drawn or admitted, expired, or its on-sale sold out",
     description:
       "Sent to a connection that checked a token in (queue.check), in the encoding of that check. A connection " +
       "that checked a waiting token in keeps it present in the line while it is open.",

@@ -2,7 +2,7 @@
 // an on-sale whose opening is relative ("opensInSeconds"): it becomes a time when the catalog is
 // loaded, so a fresh `npm start` shows the pre-queue, its countdown and the draw.
 import { readFileSync } from "node:fs";
-import { commitmentOf, newSeed } from "../actors/draw.js";
+import { commitmentOf, newSeed } from "../draw.js";
 import type { OnSaleRow, Store } from "./store.js";
 
 export interface DemoCatalog {

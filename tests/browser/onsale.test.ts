@@ -7,7 +7,7 @@
 // layout. Screenshots go to tests/artifacts/. The tests of this file run in order on one server.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { drawOrder, entryIdOf } from "../../src/actors/draw.js";
+import { drawOrder, entryIdOf } from "../../src/draw.js";
 import { adminHeaders, createConcert, http } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import {

@@ -2,7 +2,7 @@
 // and an on-sale in Seoul that opens two minutes after the first start, with a committed draw, so
 // that a fresh `npm start` shows the pre-queue, its countdown and the draw.
 import { afterEach, describe, expect, it } from "vitest";
-import { commitmentOf } from "../../src/actors/draw.js";
+import { commitmentOf } from "../../src/draw.js";
 import { codeOf, type InProcess, startCore } from "../helpers/core.js";
 
 const DEMO = { SEED_DEMO: "1" };

@@ -7,7 +7,7 @@ import { codeOf, type InProcess, startCore } from "../helpers/core.js";
 
 const HOUR = 3_600_000;
 
-/** Recomputes a draw from published values only (an oracle apart from src/actors/draw.ts). */
+/** Recomputes a draw from published values only (an oracle apart from src/draw.ts). */
 function recompute(seed: string, entries: string[]): string[] {
   const key = (entryId: string) =>
     createHmac("sha256", Buffer.from(seed, "ascii")).update(entryId, "ascii").digest("hex");

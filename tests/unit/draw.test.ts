@@ -1,10 +1,10 @@
 // The draw, checked from published values only: SHA-256(seed) is the commitment, and the order
 // of the entry ids is the order of HMAC-SHA256(seed, entryId). The oracle here is node:crypto
-// used directly, apart from src/actors/draw.ts.
+// used directly, apart from src/draw.ts.
 import { createHash, createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { commitmentOf, drawKeyOf, drawOrder, entryIdOf, newSeed } from "../../src/actors/draw.js";
+import { commitmentOf, drawKeyOf, drawOrder, entryIdOf, newSeed } from "../../src/draw.js";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const hmac = (seed: string, entryId: string) =>

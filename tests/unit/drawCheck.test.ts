@@ -1,9 +1,9 @@
 // The page's in-browser draw check (src/web/drawCheck.ts, Web Crypto, which Node has too) agrees
-// with the server's draw (src/actors/draw.ts) and catches a seed that is not the committed one, an
+// with the server's draw (src/draw.ts) and catches a seed that is not the committed one, an
 // order that is not the seed's, and a fan who was not in the draw. Also non-ASCII user ids.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { commitmentOf, drawOrder, entryIdOf, newSeed } from "../../src/actors/draw.js";
+import { commitmentOf, drawOrder, entryIdOf, newSeed } from "../../src/draw.js";
 import { checkDraw } from "../../src/web/drawCheck.js";
 
 describe("the page's draw check", () => {
