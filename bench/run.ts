@@ -7,11 +7,13 @@ import { machine, printTable, type RunReport, rateLimited, writeReport } from ".
 import { bookingClosedLoop, bookingOpenLoop, durableHolds } from "./scenarios/booking.js";
 import { catalogReads } from "./scenarios/catalog.js";
 import { ceilings } from "./scenarios/ceilings.js";
+import { door } from "./scenarios/door.js";
 import { fanout, fanoutCeiling } from "./scenarios/fanout.js";
 import { flashSale } from "./scenarios/flashSale.js";
 import { badTokenFlood } from "./scenarios/flood.js";
 import { idempotencyMemory } from "./scenarios/idempotency.js";
 import { memoryAndRestart } from "./scenarios/memory.js";
+import { onSaleFlash, preQueueDraw } from "./scenarios/onSale.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -59,6 +61,9 @@ async function main(): Promise<void> {
   await step("e", () => memoryAndRestart(ctx));
   await step("f", () => idempotencyMemory(ctx));
   await step("g", () => badTokenFlood(ctx));
+  await step("h", () => onSaleFlash(ctx));
+  await step("i", () => preQueueDraw(ctx));
+  await step("j", () => door(ctx));
 
   const byId = (id: string) => results.find((r) => r.id === id);
   const ratios: RunReport["ratios"] = {};

@@ -93,7 +93,7 @@ export class Catalog {
   recordDraw(concertId: number, entries: string[], drawnAt: number): Promise<void> {
     const row = this.onSales.get(concertId);
     if (row) row.drawnAt = drawnAt;
-    return this.commits.commit(() => this.store.recordDraw(concertId, entries.join(""), drawnAt));
+    return this.commits.commit(() => this.store.recordDraw(concertId, entries, drawnAt));
   }
 
   listConcerts(): ConcertRow[] {
