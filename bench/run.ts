@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick] [-- --only=a,b,...]`: ceilings and scenarios in one run, each
 // scenario audited; a table on stdout, JSON and an SVG chart under bench/results/.
 import { join } from "node:path";
-import type { BenchContext, ScenarioResult } from "./lib/context.js";
+import { type BenchContext, type ScenarioResult, serverMain } from "./lib/context.js";
 import { cpuPressureMicros } from "./lib/processes.js";
 import { machine, printTable, type RunReport, rateLimited, writeReport } from "./lib/report.js";
 import { bookingClosedLoop, bookingOpenLoop, durableHolds } from "./scenarios/booking.js";
@@ -87,7 +87,8 @@ async function main(): Promise<void> {
     10,
   );
 
-  const report: RunReport = { startedAt, quick, machine: machine(), results, ratios };
+  const server = serverMain();
+  const report: RunReport = { startedAt, quick, machine: machine(), ...(server ? { server } : {}), results, ratios };
   printTable(report);
   const files = writeReport(report, join(import.meta.dirname, "../../bench/results"));
   console.log(`\nwrote ${files.json} and ${files.svg}`);
