@@ -2,8 +2,8 @@
 // sockets, every request a NEW user with a fresh JWT. The JWTs (and whole requests) are signed
 // before "ready", so signing does not load the generator while it measures. Closed loop: each
 // connection keeps `depth` requests in flight; a phase ends after `durationMs` or `count`
-// answers, whichever comes first. Depth 1 (no pipelining) is what the scenarios use: this uWS
-// build never answers a second POST pipelined behind one whose reply is sent asynchronously.
+// answers, whichever comes first. Depth 1 (no pipelining) is what the scenarios use: with two
+// or more POSTs pipelined on a connection the server answered none of them (see BENCHMARKS.md).
 import { createHmac } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
