@@ -15,7 +15,7 @@ import type { AddressLimiter } from "../api/rateLimit.js";
 import { ApiError } from "../errors.js";
 import { type Commits, noWrite } from "../store/commitQueue.js";
 import type { QueueTokenRow, Store } from "../store/store.js";
-import { drawKeyOf, entryIdOf } from "./draw.js";
+import { drawEntryOf } from "./draw.js";
 
 export interface QueueStatus {
   token: string;
@@ -43,7 +43,7 @@ export interface RoomOnSale {
   seed: string | null;
   /** The concert's seats now: nobody is admitted while none is available, and with none held either it is sold out. */
   inventory(): { available: number; held: number };
-  /** The draw ran: its order (entry ids) is to be kept with the on-sale. */
+  /** The draw ran: its order (entry ids, each its 32 bytes as a latin1 string) is to be kept with the on-sale. */
   onDrawn(entries: string[], now: number): void;
   /** The draw's order and first admissions are committed, and their pushes sent: how long it took. */
   onDrawCommitted?(report: DrawReport): void;
@@ -163,7 +163,7 @@ export class QueueActor {
       void this.commits.commit(() => this.store.deleteQueueToken(token)).then(() => this.tellLeft(token, reason));
     });
     this.machine.on("drawn", ({ tokens, entryIds, now }) => {
-      // Every pre token was given its entry id with its draw key (join, restore).
+      // Every pre token was given its entry id (as bytes) with its draw key (join, restore).
       const entries = entryIds as string[];
       // The drawn tokens keep their rows as they are: after a restart, an opened room puts its
       // pre rows back in draw-key order (restore), which is the drawn order.
@@ -210,7 +210,8 @@ export class QueueActor {
     drawn.forEach((row, index) => {
       if (opened) entries.push({ ...row, status: "waiting", seq: index + 1, lastSeenAt: now });
       else {
-        entries.push({ ...row, lastSeenAt: row.lastSeenAt ?? row.joinedAt, entryId: entryIdOf(this.room, row.userId) });
+        const entryId = this.onSale?.seed ? drawEntryOf(this.room, row.userId, this.onSale.seed).entryBytes : undefined;
+        entries.push({ ...row, lastSeenAt: row.lastSeenAt ?? row.joinedAt, entryId });
       }
     });
     this.machine.send({ type: "RESTORE", entries, now });
@@ -343,8 +344,7 @@ export class QueueActor {
     if (isBeforeOpening(this.context) && this.onSale?.seed) {
       // The place in the draw is known at check-in (the server knows the seed), so the opening
       // only sorts: 100,000 HMACs at once would take half a second.
-      entryId = entryIdOf(this.room, userId);
-      drawKey = drawKeyOf(this.onSale.seed, entryId);
+      ({ entryBytes: entryId, drawKey } = drawEntryOf(this.room, userId, this.onSale.seed));
     }
     this.machine.send({ type: "JOIN", token, userId, now, drawKey, entryId });
     const entry = this.context.byToken.get(token);

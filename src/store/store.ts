@@ -338,12 +338,11 @@ export class Store {
   }
 
   /**
-   * The draw ran: its order and when. The entry ids (64 hex characters each) are written as 32
-   * bytes each, end to end: half the pages of hex text, which an opening writes in its commit.
+   * The draw ran: its order and when. `entryIds` are the entry ids' 32 bytes each as latin1
+   * strings (draw.ts, drawEntryOf); they are written end to end as a BLOB, half the pages of hex.
    */
   recordDraw(concertId: number, entryIds: readonly string[], drawnAt: number): void {
-    const entries = Buffer.alloc(entryIds.length * 32);
-    for (let i = 0; i < entryIds.length; i++) entries.write(entryIds[i]!, i * 32, 32, "hex");
+    const entries = Buffer.from(entryIds.join(""), "latin1");
     this.recorded.push(["insertDraw", concertId, entries]);
     this.recorded.push(["markDrawn", drawnAt, concertId]);
   }
