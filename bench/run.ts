@@ -1,17 +1,19 @@
 // `npm run bench [-- --quick] [-- --only=a,b,...]`: ceilings and scenarios in one run, each
 // scenario audited; a table on stdout, JSON and an SVG chart under bench/results/.
 import { join } from "node:path";
-import type { BenchContext, ScenarioResult } from "./lib/context.js";
+import { type BenchContext, type ScenarioResult, serverMain } from "./lib/context.js";
 import { cpuPressureMicros } from "./lib/processes.js";
 import { machine, printTable, type RunReport, rateLimited, writeReport } from "./lib/report.js";
 import { bookingClosedLoop, bookingOpenLoop, durableHolds } from "./scenarios/booking.js";
 import { catalogReads } from "./scenarios/catalog.js";
 import { ceilings } from "./scenarios/ceilings.js";
+import { door } from "./scenarios/door.js";
 import { fanout, fanoutCeiling } from "./scenarios/fanout.js";
 import { flashSale } from "./scenarios/flashSale.js";
 import { badTokenFlood } from "./scenarios/flood.js";
 import { idempotencyMemory } from "./scenarios/idempotency.js";
 import { memoryAndRestart } from "./scenarios/memory.js";
+import { onSaleFlash, preQueueDraw } from "./scenarios/onSale.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -59,6 +61,9 @@ async function main(): Promise<void> {
   await step("e", () => memoryAndRestart(ctx));
   await step("f", () => idempotencyMemory(ctx));
   await step("g", () => badTokenFlood(ctx));
+  await step("h", () => onSaleFlash(ctx));
+  await step("i", () => preQueueDraw(ctx));
+  await step("j", () => door(ctx));
 
   const byId = (id: string) => results.find((r) => r.id === id);
   const ratios: RunReport["ratios"] = {};
@@ -82,7 +87,8 @@ async function main(): Promise<void> {
     10,
   );
 
-  const report: RunReport = { startedAt, quick, machine: machine(), results, ratios };
+  const server = serverMain();
+  const report: RunReport = { startedAt, quick, machine: machine(), ...(server ? { server } : {}), results, ratios };
   printTable(report);
   const files = writeReport(report, join(import.meta.dirname, "../../bench/results"));
   console.log(`\nwrote ${files.json} and ${files.svg}`);

@@ -2,6 +2,7 @@
 // active set, idle and TTL expiry, admission (paused, or held back while no seat is available),
 // and the end of a sold-out on-sale.
 import { and, emit, enqueueActions, setup } from "xstate";
+import { sortByDrawKey } from "./drawSort.js";
 import { WaitingLine } from "./waitingLine.js";
 
 export interface QueueInput {
@@ -25,6 +26,8 @@ export interface QueueEntry {
   status: QueueEntryStatus;
   /** pre: the entry's place in the draw (lower goes first), computed by the host at check-in */
   drawKey: string | null;
+  /** pre: the fan's entry id in the published draw (opaque here), given by the host with drawKey */
+  entryId?: string | undefined;
   joinedAt: number;
   lastSeenAt: number;
   activatedAt: number | null;
@@ -35,7 +38,7 @@ export interface QueueEntry {
 export interface QueueContext {
   config: Required<QueueInput>;
   /** the pre-queue: tokens that checked in before the opening, until the draw */
-  pre: Set<string>;
+  pre: Map<string, QueueEntry>;
   /** false while no seat can be booked: nobody is admitted (the host says so, INVENTORY) */
   canAdmit: boolean;
   soldOut: boolean;
@@ -57,7 +60,7 @@ export interface QueueContext {
 }
 
 export type QueueEvent =
-  | { type: "JOIN"; token: string; userId: string; now: number; drawKey?: string }
+  | { type: "JOIN"; token: string; userId: string; now: number; drawKey?: string; entryId?: string | undefined }
   /** The opening: the draw orders the pre-queue, then admission starts. */
   | { type: "OPEN"; now: number }
   | { type: "CONFIGURE"; activeMax?: number; paused?: boolean; opensAt?: number }
@@ -78,8 +81,8 @@ export type QueueEmitted =
   /** `joined`: admitted as it joined (its row is inserted active), not from the line at a tick. */
   | { type: "admitted"; token: string; userId: string; activatedAt: number; expiresAt: number; joined: boolean }
   | { type: "left"; token: string; userId: string; reason: "idle" | "expired" | "ended" | "soldout" }
-  /** The draw: the pre-queue's tokens in drawn order (they now wait in this order). */
-  | { type: "drawn"; tokens: string[]; now: number };
+  /** The draw: the pre-queue's tokens in drawn order (they now wait in this order), and their entry ids. */
+  | { type: "drawn"; tokens: string[]; entryIds: (string | undefined)[]; now: number };
 
 const ADMISSION_WINDOW_MS = 60_000;
 
@@ -192,7 +195,7 @@ function left(entry: QueueEntry, reason: "idle" | "expired" | "ended" | "soldout
 }
 
 function newEntry(
-  event: { token: string; userId: string; now: number; drawKey?: string },
+  event: { token: string; userId: string; now: number; drawKey?: string; entryId?: string | undefined },
   seq: number,
   status: QueueEntryStatus = "waiting",
 ): QueueEntry {
@@ -202,6 +205,7 @@ function newEntry(
     seq,
     status,
     drawKey: event.drawKey ?? null,
+    entryId: event.entryId,
     joinedAt: event.now,
     lastSeenAt: event.now,
     activatedAt: null,
@@ -267,7 +271,7 @@ export const queueMachine = setup({
       const entry = newEntry(event, 0, "pre");
       context.byToken.set(entry.token, entry);
       context.byUser.set(entry.userId, entry.token);
-      context.pre.add(entry.token);
+      context.pre.set(entry.token, entry);
       context.idleOrder.add(entry.token);
     },
     // The draw: tokens seen within the idle allowance before the opening, by drawKey.
@@ -275,28 +279,37 @@ export const queueMachine = setup({
       if (event.type !== "OPEN") return;
       const opensAt = context.config.opensAt ?? event.now;
       const drawn: QueueEntry[] = [];
-      for (const token of context.pre) {
-        const entry = context.byToken.get(token)!;
+      for (const entry of context.pre.values()) {
         if (entry.lastSeenAt + context.config.waitingIdleMs < opensAt) {
           forget(context, entry);
           enqueue.emit(left(entry, "idle"));
         } else drawn.push(entry);
       }
-      drawn.sort((a, b) => (a.drawKey! < b.drawKey! ? -1 : a.drawKey! > b.drawKey! ? 1 : 0));
+      const ordered = sortByDrawKey(drawn);
       context.pre.clear();
-      for (const entry of drawn) {
+      const tokens: string[] = new Array(ordered.length);
+      const entryIds: (string | undefined)[] = new Array(ordered.length);
+      // The idle clock starts over at the draw (it may run late, after a restart): every drawn
+      // token is now seen at the same, latest time. idleOrder must stay sorted by that time, so
+      // the drawn go to its back; when it holds nothing else (before an opening it holds only
+      // the pre-queue), they are all there already, in an order that is sorted as it is.
+      const othersIdle = context.idleOrder.size !== ordered.length;
+      for (let i = 0; i < ordered.length; i++) {
+        const entry = ordered[i]!;
         entry.status = "waiting";
         entry.seq = context.nextSeq++;
         context.line.add(entry.seq);
         context.tokenBySeq.set(entry.seq, entry.token);
-        // The idle clock starts over at the draw (it may run late, after a restart): idleOrder
-        // stays sorted, since every drawn token is now seen at the same, latest time.
         entry.lastSeenAt = Math.max(entry.lastSeenAt, event.now);
-        context.idleOrder.delete(entry.token);
-        context.idleOrder.add(entry.token);
+        if (othersIdle) {
+          context.idleOrder.delete(entry.token);
+          context.idleOrder.add(entry.token);
+        }
+        tokens[i] = entry.token;
+        entryIds[i] = entry.entryId;
       }
       context.config.opened = true;
-      enqueue.emit({ type: "drawn", tokens: drawn.map((entry) => entry.token), now: event.now });
+      enqueue.emit({ type: "drawn", tokens, entryIds, now: event.now });
     }),
     configure: ({ context, event }) => {
       if (event.type !== "CONFIGURE") return;
@@ -403,7 +416,7 @@ export const queueMachine = setup({
         context.nextSeq = Math.max(context.nextSeq, entry.seq + 1);
         if (entry.status === "pre") {
           // The pre-queue keeps its seen times: the draw counts those seen before the opening.
-          context.pre.add(entry.token);
+          context.pre.set(entry.token, entry);
           context.idleOrder.add(entry.token);
         } else if (entry.status === "waiting") {
           // Nobody could check in while the server was down; the idle clock restarts now.
@@ -426,7 +439,7 @@ export const queueMachine = setup({
   id: "queue",
   context: ({ input }) => ({
     config: { opensAt: null, opened: false, paused: false, ...input },
-    pre: new Set(),
+    pre: new Map(),
     canAdmit: true,
     soldOut: false,
     byToken: new Map(),

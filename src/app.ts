@@ -54,6 +54,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     bodyTimeoutMs: config.bodyTimeoutMs,
     maxInflightBodies: config.maxInflightBodies,
     trustProxy: config.trustProxy,
+    limitsPerAddress: config.rateLimitPerIp.perSecond > 0,
     metricsToken: config.metricsToken,
     nextRequestId,
     storageProblem: () => storage.identity.problem(),

@@ -100,6 +100,14 @@ export function profileArgs(): string[] {
   return [...(dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
+/**
+ * BENCH_SERVER_MAIN=<path to main.js> runs another build of the server under test: a "before"
+ * build kept in its own folder (with a package.json beside its dist/) for before/after pairs.
+ */
+export function serverMain(): string | undefined {
+  return process.env.BENCH_SERVER_MAIN || undefined;
+}
+
 export async function bookingServer(env: Record<string, string> = {}): Promise<TestServer> {
-  return startServer({ env: benchEnv(env), nodeArgs: profileArgs() });
+  return startServer({ env: benchEnv(env), nodeArgs: profileArgs(), main: serverMain() });
 }

@@ -8,6 +8,8 @@ export interface RunReport {
   startedAt: string;
   quick: boolean;
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string };
+  /** The server build under test when not this tree's (BENCH_SERVER_MAIN, for before/after pairs). */
+  server?: string;
   results: ScenarioResult[];
   ratios: Record<string, { measured: number; target: string; met: boolean }>;
 }

@@ -5,7 +5,7 @@ import { userJwt } from "../../tests/helpers/server.js";
 import { createHistogram, encodeHistogram, type Histogram, recordMs } from "../lib/histogram.js";
 import { connectMany, type LoadClient, type Reply } from "./wsClient.js";
 
-export type Mode = "echo" | "mix" | "holds" | "flash" | "fanout" | "waiting" | "holdfill";
+export type Mode = "echo" | "mix" | "holds" | "flash" | "fanout" | "waiting" | "holdfill" | "onsale";
 
 export interface Job {
   mode: Mode;
@@ -29,6 +29,8 @@ export interface Job {
   windowMs?: number;
   /** holdfill: holds per connection. */
   holdsPerConnection?: number;
+  /** onsale: this generator's share of the seats (seat numbers n with (n - 1) % of === index). */
+  partition?: { index: number; of: number };
   localAddresses?: string[];
 }
 
@@ -39,6 +41,8 @@ export interface JobResult {
   histograms: Record<string, string>;
   paymentIds: number[];
   extra: Record<string, number>;
+  /** Moments by name (onsale: the wall-clock time of each admission push), when a mode keeps them. */
+  times?: Record<string, number[]>;
 }
 
 const send = (message: object) => process.send?.(message);
@@ -51,6 +55,7 @@ class Recorder {
   histograms = new Map<string, Histogram>();
   paymentIds: number[] = [];
   extra: Record<string, number> = {};
+  times: Record<string, number[]> = {};
 
   async timed(client: LoadClient, name: string, op: string, args: object, intendedStart?: number): Promise<Reply> {
     const started = intendedStart ?? performance.now();
@@ -77,6 +82,7 @@ class Recorder {
       histograms,
       paymentIds: this.paymentIds,
       extra: this.extra,
+      times: this.times,
     };
   }
 }
@@ -85,7 +91,7 @@ async function main(job: Job): Promise<void> {
   const jwt = (i: number) => userJwt(`${job.userPrefix}${i}`, 24 * 3600, job.secret);
   const clients = await connectMany(job.url, job.connections, jwt, { localAddresses: job.localAddresses });
   const recorder = new Recorder();
-  if (job.mode !== "echo") await setUp(job, clients);
+  if (job.mode !== "echo") await setUp(job, clients, recorder);
   send({ type: "ready" });
   await new Promise<void>((done) => process.once("message", () => done()));
   const started = performance.now();
@@ -109,8 +115,9 @@ async function main(job: Job): Promise<void> {
 }
 
 /** Every identity checks into the waiting room; booking modes also get money. */
-async function setUp(job: Job, clients: LoadClient[]): Promise<void> {
+async function setUp(job: Job, clients: LoadClient[], recorder: Recorder): Promise<void> {
   if (job.mode === "flash" || job.mode === "waiting") return;
+  if (job.mode === "onsale") return preCheckIn(job, clients, recorder);
   await Promise.all(
     clients.map(async (client) => {
       await client.request("queue.check");
@@ -225,6 +232,81 @@ const RUNS: Record<Mode, Run> = {
     recorder.extra.gaveUp = gaveUp;
   },
 
+  /**
+   * An on-sale's opening: every fan checked in before it (setUp) and waits for its push. At the
+   * draw each is pushed its status; an admitted fan holds a seat at once, charges and pays. The
+   * times of the pushes are wall-clock (epoch ms), to compare with the opening's time.
+   */
+  async onsale(job, clients, recorder, deadline) {
+    const stop = new Promise<void>((done) => process.once("message", () => done()));
+    const until = Promise.race([stop, sleep(Math.max(0, deadline - performance.now()))]);
+    const scheduleId = job.scheduleIds![0]!;
+    const { index, of } = job.partition ?? { index: 0, of: 1 };
+    const own = new FreeSeats(job.seatsPerSchedule!, (no) => (no - 1) % of === index);
+    const others = new FreeSeats(job.seatsPerSchedule!, (no) => (no - 1) % of !== index);
+    const wallClock = () => performance.timeOrigin + performance.now();
+    const times = { firstStatus: Infinity, lastStatus: 0, firstAdmitted: Infinity, lastAdmitted: 0 };
+    let statusPushes = 0;
+    let admitted = 0;
+    const admittedAt: number[] = [];
+    recorder.times.admittedAt = admittedAt;
+    let soldOutPushes = 0;
+    let gaveUp = 0;
+    await Promise.all(
+      clients.map(async (client) => {
+        let told = false;
+        const outcome = new Promise<"active" | "soldout">((done) => {
+          client.onPush = (push) => {
+            if (push.ev !== "queue") return;
+            const at = wallClock();
+            if (!told && (push.status === "waiting" || push.status === "active")) {
+              told = true;
+              statusPushes++;
+              times.firstStatus = Math.min(times.firstStatus, at);
+              times.lastStatus = Math.max(times.lastStatus, at);
+            }
+            if (push.status === "active") {
+              admitted++;
+              admittedAt.push(at);
+              times.firstAdmitted = Math.min(times.firstAdmitted, at);
+              times.lastAdmitted = Math.max(times.lastAdmitted, at);
+              done("active");
+            }
+            if (push.status === "soldout") {
+              soldOutPushes++;
+              done("soldout");
+            }
+          };
+        });
+        if ((await Promise.race([outcome, until.then(() => "stopped" as const)])) !== "active") return;
+        // Its own share first (no other generator's fans take from it), then anyone's.
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const free = own.size > 0 ? own : others;
+          if (free.size === 0) break;
+          const seatNo = free.random();
+          free.remove(seatNo);
+          const hold = await recorder.timed(client, "hold", "reservations.create", { scheduleId, seatNo });
+          if (!hold.ok) continue;
+          await client.request("balance.charge", { amount: hold.data.price });
+          const pay = await recorder.timed(client, "pay", "payments.create", {
+            reservationIds: [hold.data.reservationId],
+          });
+          if (pay.ok) {
+            recorder.paymentIds.push(pay.data.paymentId);
+            send({ type: "sale" });
+          }
+          return;
+        }
+        gaveUp++;
+      }),
+    );
+    Object.assign(recorder.extra, { statusPushes, admitted, soldOutPushes, gaveUp });
+    if (statusPushes > 0)
+      Object.assign(recorder.extra, { firstStatusAt: times.firstStatus, lastStatusAt: times.lastStatus });
+    if (admitted > 0)
+      Object.assign(recorder.extra, { firstAdmittedAt: times.firstAdmitted, lastAdmittedAt: times.lastAdmitted });
+  },
+
   /** Fan-out: connection 0 drives seat changes; the others are subscribers, a sample of them timed. */
   async fanout(job, clients, recorder, deadline) {
     const [driver, ...subscribers] = clients;
@@ -310,6 +392,20 @@ const RUNS: Record<Mode, Run> = {
   },
 };
 
+/** Before the opening: every fan checks in to the on-sale (500 at a time) and gets `pre`. */
+async function preCheckIn(job: Job, clients: LoadClient[], recorder: Recorder): Promise<void> {
+  let notPre = 0;
+  for (let i = 0; i < clients.length; i += 500) {
+    await Promise.all(
+      clients.slice(i, i + 500).map(async (client) => {
+        const reply = await recorder.timed(client, "queue.check", "queue.check", { concertId: job.concertId });
+        if (!reply.ok || reply.data.status !== "pre") notPre++;
+      }),
+    );
+  }
+  recorder.extra.notPre = notPre;
+}
+
 function randomSeat(job: Job): { scheduleId: number; seatNo: number } {
   const ids = job.scheduleIds!;
   return { scheduleId: ids[randomInt(ids.length)]!, seatNo: randomInt(job.seatsPerSchedule!) + 1 };
@@ -389,9 +485,9 @@ class FreeSeats {
   private readonly list: number[] = [];
   private readonly index: Int32Array;
 
-  constructor(seats: number) {
+  constructor(seats: number, includes: (no: number) => boolean = () => true) {
     this.index = new Int32Array(seats + 1).fill(-1);
-    for (let no = 1; no <= seats; no++) this.add(no);
+    for (let no = 1; no <= seats; no++) if (includes(no)) this.add(no);
   }
 
   get size(): number {

@@ -95,11 +95,11 @@ export class Catalog {
     this.onSales.set(row.concertId, row);
   }
 
-  /** The draw of `concertId` ran at `drawnAt`: its order is written with the on-sale. */
+  /** The draw of `concertId` ran at `drawnAt`: its order (entry ids as latin1 byte strings) is written with the on-sale. */
   recordDraw(concertId: number, entries: string[], drawnAt: number): Promise<void> {
     const row = this.onSales.get(concertId);
     if (row) row.drawnAt = drawnAt;
-    return this.commits.commit(() => this.store.recordDraw(concertId, entries.join(""), drawnAt));
+    return this.commits.commit(() => this.store.recordDraw(concertId, entries, drawnAt));
   }
 
   listConcerts(): ConcertRow[] {

@@ -82,6 +82,7 @@ export function createActors({ config, store, commits, log, publishSeats, queueH
     joinsPerAddress: new AddressLimiter(config.rateLimitPerIp),
     hooks: queueHooks,
     catalog,
+    log,
   });
   rooms.restore(store.allQueueTokens(), now);
   const idempotency = new IdempotencyRecords(store, {

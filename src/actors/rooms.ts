@@ -3,6 +3,7 @@
 // tick for all of them, the on-sale status and its draw.
 import type { AddressLimiter } from "../api/rateLimit.js";
 import { ApiError } from "../errors.js";
+import type { Logger } from "../log.js";
 import type { OnSaleRow, QueueTokenRow, Store } from "../store/store.js";
 import type { Catalog } from "./catalog.js";
 import { QueueActor, type QueueHooks, type QueueListener, type QueueSettings } from "./queue.js";
@@ -14,6 +15,8 @@ export interface RoomsDeps {
   joinsPerAddress: AddressLimiter;
   hooks?: QueueHooks | undefined;
   catalog: Catalog;
+  /** Where each opening's timing is logged (`draw committed`). */
+  log?: Logger | undefined;
 }
 
 export interface OnSaleStatus {
@@ -255,6 +258,7 @@ export class WaitingRooms {
         seed: onSale.seed,
         inventory: () => catalog.inventory(concertId),
         onDrawn: (entries, drawnAt) => void catalog.recordDraw(concertId, entries, drawnAt),
+        onDrawCommitted: (report) => this.deps.log?.info(report, "draw committed"),
       },
     );
   }

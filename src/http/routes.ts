@@ -19,6 +19,11 @@ export interface HttpDeps {
   /** Bodies received at once over every connection; one more is 503 (each may hold maxBodyBytes). */
   maxInflightBodies: number;
   trustProxy: boolean;
+  /**
+   * The per-address limits are on (RATE_LIMIT_PER_IP): an op may need the client's address after
+   * its body arrived, so a POST reads it while the request is there. Off, nothing reads it.
+   */
+  limitsPerAddress: boolean;
   /** When set, GET /metrics needs it as a bearer token. */
   metricsToken: string | undefined;
   nextRequestId: () => string;
@@ -93,7 +98,7 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
     address: () => (address ??= clientAddress(res, forwardedFor, deps.trustProxy)),
   };
   // A POST's op may need the address after its body arrives, when the request is gone.
-  if (isPost) credentials.address();
+  if (isPost && deps.limitsPerAddress) credentials.address();
 
   const fail = (error: ApiError, closeConnection = false) => {
     const reply = { status: error.status, body: errorBody(error) };

@@ -198,12 +198,20 @@ export class Store {
     }));
   }
 
-  /** The entry ids of a concert's draw in drawn order (undefined before its draw). */
+  /**
+   * The entry ids of a concert's draw in drawn order (undefined before its draw): stored as 32
+   * raw bytes each, end to end (a BLOB), or by servers before that as 64 hex characters each.
+   */
   drawEntries(concertId: number): string[] | undefined {
-    const row = this.statements.drawEntries.get(concertId) as { entries: string } | undefined;
+    const row = this.statements.drawEntries.get(concertId) as { entries: string | Buffer } | undefined;
     if (row === undefined) return undefined;
     const entries: string[] = [];
-    for (let at = 0; at < row.entries.length; at += 64) entries.push(row.entries.slice(at, at + 64));
+    const { entries: stored } = row;
+    if (typeof stored === "string") {
+      for (let at = 0; at < stored.length; at += 64) entries.push(stored.slice(at, at + 64));
+    } else {
+      for (let at = 0; at < stored.length; at += 32) entries.push(stored.toString("hex", at, at + 32));
+    }
     return entries;
   }
 
@@ -329,8 +337,12 @@ export class Store {
     this.recorded.push(["updateOnSale", opensAt, activeMax, paused ? 1 : 0, concertId]);
   }
 
-  /** The draw ran: its order (entry ids end to end) and when. */
-  recordDraw(concertId: number, entries: string, drawnAt: number): void {
+  /**
+   * The draw ran: its order and when. `entryIds` are the entry ids' 32 bytes each as latin1
+   * strings (draw.ts, drawEntryOf); they are written end to end as a BLOB, half the pages of hex.
+   */
+  recordDraw(concertId: number, entryIds: readonly string[], drawnAt: number): void {
+    const entries = Buffer.from(entryIds.join(""), "latin1");
     this.recorded.push(["insertDraw", concertId, entries]);
     this.recorded.push(["markDrawn", drawnAt, concertId]);
   }

@@ -35,7 +35,8 @@ const WRITE_SQL = {
 } as const;
 
 export type WriteName = keyof typeof WRITE_SQL;
-type Param = string | number | null;
+/** Bytes are a BLOB (a draw's order: its entry ids as 32 raw bytes each). */
+type Param = string | number | null | Uint8Array;
 /** One statement run: its name, then its parameters in the order of the SQL. Plain data, so it crosses threads cheaply. */
 export type WriteOp = [WriteName, ...Param[]];
 

@@ -23,6 +23,8 @@ export interface ServerOptions {
   dataDir?: string;
   /** Extra arguments for node itself (e.g. --cpu-prof for benchmarks). */
   nodeArgs?: string[];
+  /** Another build of the server to run (a benchmark's "before" build); MAIN otherwise. */
+  main?: string;
 }
 
 export interface TestServer {
@@ -70,7 +72,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     LOG_LEVEL: "info",
     ...options.env,
   };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main ?? MAIN], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -4,7 +4,7 @@
 import { createHash, createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { commitmentOf, drawKeyOf, drawOrder, entryIdOf, newSeed } from "../../src/draw.js";
+import { commitmentOf, drawEntryOf, drawKeyOf, drawOrder, entryIdOf, newSeed } from "../../src/draw.js";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const hmac = (seed: string, entryId: string) =>
@@ -22,6 +22,13 @@ describe("the verifiable draw", () => {
     expect(entryIdOf(7, "alice")).toBe(sha256("7:alice"));
     const seed = "ab".repeat(32);
     expect(drawKeyOf(seed, entryIdOf(7, "alice"))).toBe(hmac(seed, sha256("7:alice")));
+  });
+
+  it("the server's form of an entry (kept until the draw) is the same entry id as bytes, with the same draw key", () => {
+    const seed = "cd".repeat(32);
+    const { entryBytes, drawKey } = drawEntryOf(7, "alice", seed);
+    expect(Buffer.from(entryBytes, "latin1").toString("hex")).toBe(sha256("7:alice"));
+    expect(drawKey).toBe(hmac(seed, sha256("7:alice")));
   });
 
   it("recomputing an order from the published seed and entry ids gives the server's order", () => {

@@ -384,7 +384,7 @@ describe("queue machine", () => {
 describe("queue machine: an on-sale's room", () => {
   const OPENS = T0 + 60_000;
   const preJoin = (q: ReturnType<typeof startQueue>, n: number, drawKey: string, now = T0) =>
-    q.send({ type: "JOIN", token: `t${n}`, userId: `u${n}`, now, drawKey });
+    q.send({ type: "JOIN", token: `t${n}`, userId: `u${n}`, now, drawKey, entryId: `e${n}` });
 
   it("before opensAt check-ins join the pre-queue (no position, no admission), whatever room there is", () => {
     const q = startQueue({ opensAt: OPENS });
@@ -406,7 +406,12 @@ describe("queue machine: an on-sale's room", () => {
     preJoin(q, 2, "a");
     preJoin(q, 3, "b");
     q.send({ type: "OPEN", now: OPENS });
-    expect(q.events[0]).toEqual({ type: "drawn", tokens: ["t2", "t3", "t1"], now: OPENS });
+    expect(q.events[0]).toEqual({
+      type: "drawn",
+      tokens: ["t2", "t3", "t1"],
+      entryIds: ["e2", "e3", "e1"],
+      now: OPENS,
+    });
     expect(q.status("t2")).toBe("active");
     expect(q.positions("t3", "t1")).toEqual([1, 2]);
     // Later arrivals join behind, FIFO, and OPEN does not run twice.
@@ -422,7 +427,7 @@ describe("queue machine: an on-sale's room", () => {
     preJoin(q, 2, "b", OPENS - 5_000);
     q.send({ type: "OPEN", now: OPENS + 3_600_000 });
     expect(q.events).toContainEqual({ type: "left", token: "t1", userId: "u1", reason: "idle" });
-    expect(q.events).toContainEqual({ type: "drawn", tokens: ["t2"], now: OPENS + 3_600_000 });
+    expect(q.events).toContainEqual({ type: "drawn", tokens: ["t2"], entryIds: ["e2"], now: OPENS + 3_600_000 });
     // The drawn get a fresh idle allowance from the (late) draw.
     q.send({ type: "TICK", now: OPENS + 3_600_000 + 5_000 });
     expect(q.status("t2")).toBe("active");
