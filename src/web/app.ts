@@ -159,7 +159,7 @@ async function joinQueue(token?: string): Promise<void> {
   } catch (error) {
     if (asked !== room) return;
     if (errorCode(error) === "SOLD_OUT") {
-      if (state === "soldout") notify("Still sold out: no seat has come back yet.");
+      if (state === "soldout") notify("Still sold out.");
       return showSoldOut();
     }
     alertError(error, "queue");
@@ -174,7 +174,7 @@ async function joinQueue(token?: string): Promise<void> {
 async function enterRoom(next: number | null): Promise<void> {
   if (!saved) return;
   if (next === room) {
-    // Back at a sold-out (or left) room's door: ask again, seats may have come back.
+    // Back at a sold-out (or left) room's door: ask again (the server answers for the room as it is now).
     const state = bookingWindow.state.kind;
     if (state === "soldout" || state === "none" || state === "ended") await joinQueue();
     return;
@@ -191,7 +191,7 @@ async function enterRoom(next: number | null): Promise<void> {
   $("queue").scrollIntoView({ block: "nearest" });
 }
 
-/** The on-sale sold out (a push, or 410 SOLD_OUT at check-in): no token, no line; its card says when seats come back. */
+/** The on-sale sold out (a push, or 410 SOLD_OUT at check-in): no token, no line. */
 function showSoldOut(): void {
   connection.forgetQueueToken(room);
   bookingWindow.set({ kind: "soldout" });

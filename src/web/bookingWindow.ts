@@ -110,11 +110,7 @@ export class BookingWindow {
       $("queue-status").textContent = this.statusText();
     }
     $("queue-rejoin").textContent =
-      state.kind === "soldout"
-        ? "Check for returned seats"
-        : state.kind === "none"
-          ? "Join the line"
-          : "Join the line again";
+      state.kind === "soldout" ? "Check again" : state.kind === "none" ? "Join the line" : "Join the line again";
     this.renderBanner(holding);
   }
 
@@ -128,10 +124,9 @@ export class BookingWindow {
               "or reloading gains nothing and loses nothing. Keep this page open: it follows the draw by itself."
           : "Opening now: the draw is putting everyone in the pre-queue in order…";
       case "soldout":
-        return (
-          `Sold out: every seat of ${title} is taken. Seats come back only if a hold is released or runs out ` +
-          "before it is paid."
-        );
+        // The server calls an on-sale sold out only when no seat is free and none is held: every
+        // seat is paid for, so none can come back.
+        return `Sold out: every seat of ${title} has been sold.`;
       case "ended":
         return `${ENDED_TEXT[state.reason] ?? ENDED_TEXT.expired} Join the line again to book more seats.`;
       case "checking":

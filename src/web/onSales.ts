@@ -144,7 +144,7 @@ export class OnSales implements OnSaleDirectory {
     card.status.textContent = statusText(onSale);
     const label =
       onSale.state === "soldout"
-        ? "Check for returned seats"
+        ? "Check again"
         : beforeDraw(onSale)
           ? "Line up for the draw"
           : "Enter the waiting room";
@@ -192,7 +192,7 @@ function statusText(onSale: OnSaleStatus): string {
     case "paused":
       return "Paused: nobody is let in for now; the line keeps its order.";
     case "soldout":
-      return "Sold out. A hold released or not paid in time brings its seat back.";
+      return "Sold out: every seat has been sold.";
     default:
       return `On sale now: ${count(onSale.availableSeats)} seats left${onSale.waiting > 0 ? `, ${count(onSale.waiting)} in line` : ""}.`;
   }
