@@ -118,7 +118,6 @@ export class QueueActor {
   /** The position sweep in progress (a live Map iterator), resumed at each tick. */
   private sweep: MapIterator<[string, Set<QueueListener>]> | null = null;
   private sweepStartedAt = 0;
-  private timer: NodeJS.Timeout | null = null;
   /** Check-ins past this turn's join budget, by user, in arrival order (see scheduleIntake). */
   private readonly intake = new Map<
     string,
@@ -157,7 +156,7 @@ export class QueueActor {
     this.machine.on("admitted", ({ token, activatedAt, expiresAt, joined }) => {
       // A token admitted as it joins is inserted already active (join), not updated after.
       const write = joined ? noWrite : () => this.store.activateQueueToken(token, activatedAt, expiresAt);
-      void this.commits.commit(write).then(() => this.tellAdmitted(token));
+      void this.commits.commit(write).then(() => this.tellStatus(token));
     });
     this.machine.on("left", ({ token, reason }) => {
       void this.commits.commit(() => this.store.deleteQueueToken(token)).then(() => this.tellLeft(token, reason));
@@ -231,14 +230,8 @@ export class QueueActor {
     return this.context.soldOut;
   }
 
-  start(): void {
-    this.timer = setInterval(() => this.tick(Date.now()), this.settings.tickMs);
-  }
-
-  /** Stops the tick; the machine stays readable for connections that close afterwards. */
+  /** Shutdown (rooms.ts stops the tick); the machine stays readable for connections that close afterwards. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
     // Check-ins still in the intake were never decided: they are refused, not joined later.
     for (const waiting of this.intake.values()) {
       waiting.settle(Promise.reject(new ApiError("UNAVAILABLE", "the server is shutting down")));
@@ -470,10 +463,6 @@ export class QueueActor {
   /** The token `listener` follows (the one a WebSocket uses for gated ops), if any. */
   followedBy(listener: QueueListener): string | undefined {
     return this.following.get(listener)?.token;
-  }
-
-  private tellAdmitted(token: string): void {
-    this.tellStatus(token);
   }
 
   private tellStatus(token: string): void {
