@@ -210,18 +210,10 @@ const RUNS: Record<Mode, Run> = {
         admittedAt.push(performance.now() - checkedIn);
         while (free.size > 0) {
           const seatNo = free.random();
-          const hold = await recorder.timed(client, "hold", "reservations.create", { scheduleId, seatNo });
-          if (!hold.ok) {
+          const bought = await buySeat(client, recorder, scheduleId, seatNo);
+          if (bought === "taken") {
             free.remove(seatNo);
             continue;
-          }
-          await client.request("balance.charge", { amount: hold.data.price });
-          const pay = await recorder.timed(client, "pay", "payments.create", {
-            reservationIds: [hold.data.reservationId],
-          });
-          if (pay.ok) {
-            recorder.paymentIds.push(pay.data.paymentId);
-            send({ type: "sale" });
           }
           return;
         }
@@ -285,16 +277,7 @@ const RUNS: Record<Mode, Run> = {
           if (free.size === 0) break;
           const seatNo = free.random();
           free.remove(seatNo);
-          const hold = await recorder.timed(client, "hold", "reservations.create", { scheduleId, seatNo });
-          if (!hold.ok) continue;
-          await client.request("balance.charge", { amount: hold.data.price });
-          const pay = await recorder.timed(client, "pay", "payments.create", {
-            reservationIds: [hold.data.reservationId],
-          });
-          if (pay.ok) {
-            recorder.paymentIds.push(pay.data.paymentId);
-            send({ type: "sale" });
-          }
+          if ((await buySeat(client, recorder, scheduleId, seatNo)) === "taken") continue;
           return;
         }
         gaveUp++;
@@ -404,6 +387,27 @@ async function preCheckIn(job: Job, clients: LoadClient[], recorder: Recorder): 
     );
   }
   recorder.extra.notPre = notPre;
+}
+
+/**
+ * An admitted fan buys `seatNo`: hold, charge the price, pay; a sale is reported to the parent.
+ * "taken" when the hold was refused (the caller tries another seat).
+ */
+async function buySeat(
+  client: LoadClient,
+  recorder: Recorder,
+  scheduleId: number,
+  seatNo: number,
+): Promise<"taken" | "held"> {
+  const hold = await recorder.timed(client, "hold", "reservations.create", { scheduleId, seatNo });
+  if (!hold.ok) return "taken";
+  await client.request("balance.charge", { amount: hold.data.price });
+  const pay = await recorder.timed(client, "pay", "payments.create", { reservationIds: [hold.data.reservationId] });
+  if (pay.ok) {
+    recorder.paymentIds.push(pay.data.paymentId);
+    send({ type: "sale" });
+  }
+  return "held";
 }
 
 function randomSeat(job: Job): { scheduleId: number; seatNo: number } {
