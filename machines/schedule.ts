@@ -31,6 +31,7 @@ export type ScheduleEvent =
   | { type: "HOLD"; seatNo: number } // available -> held
   | { type: "FREE"; seatNo: number } // held -> available (expiry or release)
   | { type: "SELL"; seatNo: number } // held -> sold
+  | { type: "UNSELL"; seatNo: number } // sold -> held: the database declined the payment that sold it
   | { type: "FLUSH" }; // turns pending changes into one versioned diff
 
 export type ScheduleEmitted = {
@@ -96,8 +97,10 @@ export const scheduleMachine = setup({
     // An out-of-range or non-integer seatNo gives undefined, so these refuse it without throwing.
     seatAvailable: ({ context, event }) => "seatNo" in event && statusByte(context, event.seatNo) === SEAT_AVAILABLE,
     seatHeld: ({ context, event }) => "seatNo" in event && statusByte(context, event.seatNo) === SEAT_HELD,
+    seatSold: ({ context, event }) => "seatNo" in event && statusByte(context, event.seatNo) === SEAT_SOLD,
     hasPending: ({ context }) => context.pending.size > 0,
-    // Nothing left to hold and nothing that could come back: seats are never un-sold.
+    // Nothing left to hold and nothing that could come back: a sale is undone only when the
+    // database declines the payment (UNSELL), which brings the schedule back to selling.
     allSold: ({ context }) => context.available === 0 && context.held === 0,
   },
   actions: {
@@ -109,6 +112,9 @@ export const scheduleMachine = setup({
     },
     markSold: ({ context, event }) => {
       if (event.type === "SELL") moveSeat(context, event.seatNo, SEAT_HELD, SEAT_SOLD);
+    },
+    markUnsold: ({ context, event }) => {
+      if (event.type === "UNSELL") moveSeat(context, event.seatNo, SEAT_SOLD, SEAT_HELD);
     },
     bumpVersion: assign({ version: ({ context }) => context.version + 1 }),
     // Reads the pending map before clearPending runs: actions resolve in order, and the
@@ -145,11 +151,15 @@ export const scheduleMachine = setup({
         HOLD: { guard: "seatAvailable", actions: "markHeld" },
         FREE: { guard: "seatHeld", actions: "markFreed" },
         SELL: { guard: "seatHeld", actions: "markSold" },
+        UNSELL: { guard: "seatSold", actions: "markUnsold" },
       },
     },
     // Not final: the last sales still have to go out in a FLUSH. HOLD/FREE/SELL have no
     // transition here because no seat is available or held any more, so `can` says no.
-    soldOut: {},
+    // UNSELL: a declined payment gives its seats back to their holder.
+    soldOut: {
+      on: { UNSELL: { guard: "seatSold", actions: "markUnsold", target: "selling" } },
+    },
   },
   on: {
     FLUSH: { guard: "hasPending", actions: ["bumpVersion", "emitDiff", "clearPending"] },

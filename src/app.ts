@@ -57,7 +57,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     limitsPerAddress: config.rateLimitPerIp.perSecond > 0,
     metricsToken: config.metricsToken,
     nextRequestId,
-    storageProblem: () => storage.identity.problem(),
+    storageProblem: () => storage.problem(),
   });
   registerWebRoutes(routes, { serveSourceMaps: !config.production });
 

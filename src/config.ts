@@ -46,6 +46,17 @@ const envSchema = z.object({
   SEED_DEMO: flag(true),
   // Unset: follows SEED_DEMO (outside production). The demo page's sign-in (POST /v1/dev/login).
   DEV_LOGIN: z.enum(["0", "1", "true", "false"]).optional(),
+  // Keep all state in PostgreSQL rather than SQLite in DATA_DIR (docs/postgres.md).
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((value) => (value === "" ? undefined : value))
+    .refine(
+      (value) => value === undefined || /^postgres(ql)?:\/\/./.test(value),
+      "DATABASE_URL must be a postgres:// or postgresql:// URL",
+    ),
+  // How long a start waits for PostgreSQL to answer before it gives up (exit 1).
+  DATABASE_CONNECT_TIMEOUT_S: integer(30, 0, 3600),
   // Refuse to create a fresh database where a marker says one existed (see store/databaseFile.ts).
   ALLOW_NEW_DATABASE: flag(false),
   // Below this much free space in DATA_DIR at start, the server says the disk is full and exits.
@@ -100,6 +111,10 @@ export interface Config {
   /** POST /v1/dev/login mints `demo:<name>` JWTs: demo only, never in production. */
   devLogin: boolean;
   allowNewDatabase: boolean;
+  /** PostgreSQL's URL when it holds the state (DATABASE_URL); SQLite in dataDir otherwise. */
+  databaseUrl: string | undefined;
+  /** DATABASE_CONNECT_TIMEOUT_S: how long a start retries connecting to PostgreSQL. */
+  databaseConnectTimeoutSeconds: number;
   diskMinFreeBytes: number;
   queue: { activeMax: number; activeTtlMs: number; waitingIdleMs: number; tickMs: number; waitingMax: number };
   holdTtlMs: number;
@@ -166,6 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: e.SEED_DEMO,
     devLogin: !production && (devLoginAsked ?? e.SEED_DEMO),
     allowNewDatabase: e.ALLOW_NEW_DATABASE,
+    databaseUrl: e.DATABASE_URL,
+    databaseConnectTimeoutSeconds: e.DATABASE_CONNECT_TIMEOUT_S,
     diskMinFreeBytes: e.DISK_MIN_FREE_BYTES,
     queue: {
       activeMax: e.QUEUE_ACTIVE_MAX,

@@ -12,10 +12,8 @@ import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { projectPath } from "./projectPath.js";
 import { CommitQueue } from "./store/commitQueue.js";
-import { InlineWriter } from "./store/inlineWriter.js";
 import { openStorage, type Storage } from "./store/openStorage.js";
 import { seedDemoCatalog } from "./store/seed.js";
-import { ThreadWriter } from "./store/threadWriter.js";
 import type { Writer } from "./store/writer.js";
 
 export interface CoreOptions {
@@ -42,33 +40,37 @@ export interface Core {
   close(): Promise<void>;
 }
 
-/** Opens DATA_DIR (a StartupError refuses it), restores every actor and builds the request path. */
+/** Opens the storage (a StartupError refuses it), restores every actor and builds the request path. */
 export async function buildCore(config: Config, log: Logger, options: CoreOptions): Promise<Core> {
-  // Takes DATA_DIR's lock and checks the data before anything is served.
-  const storage = openStorage(config, log);
+  // Takes the storage's lock and checks the data before anything is served.
+  const storage = await openStorage(config, log);
   let writer: Writer | undefined;
   try {
-    const { db, store } = storage;
+    const { store } = storage;
     if (config.seedDemo) {
-      const seeded = seedDemoCatalog(store, projectPath("data", "demo-catalog.json"), Date.now());
+      const seeded = await seedDemoCatalog(store, projectPath("data", "demo-catalog.json"), Date.now());
       if (seeded > 0) log.info({ concerts: seeded }, "demo catalog loaded");
     }
     const metrics = new Metrics();
-    // With fsync on every commit, commits leave the event loop for a writer thread (which opens
-    // its own connection now that the schema is up to date); without, they run in place.
-    writer =
-      config.durability === "full" ? await ThreadWriter.start(config.dataDir, config.durability) : new InlineWriter(db);
+    writer = await storage.openWriter();
     const commits = new CommitQueue(store, writer, {
       onCommit: (seconds, writes) => metrics.commit(seconds, writes),
-      checkStorage: () => storage.identity.assertUnchanged(),
+      checkStorage: () => {
+        const problem = storage.problem();
+        if (problem !== undefined) throw new Error(`${problem} while the server was running`);
+      },
       onFatal: (error) => {
         log.fatal({ err: error }, "commit failed; stopping so that a restart rebuilds state from disk");
         options.onFatal(error);
       },
     });
+    const restoring = performance.now();
+    const state = await store.reads.startupState();
+    log.info({ store: storage.kind, readMs: Math.round(performance.now() - restoring) }, "state read");
     const actors = createActors({
       config,
       store,
+      state,
       commits,
       log,
       publishSeats: options.publishSeats ?? (() => {}),
@@ -111,14 +113,14 @@ export async function buildCore(config: Config, log: Logger, options: CoreOption
           actors.stop();
           await commits.whenIdle();
           await openWriter.close();
-          storage.close();
+          await storage.close();
         })();
         return closed;
       },
     };
   } catch (error) {
     await writer?.close();
-    storage.close();
+    await storage.close();
     throw error;
   }
 }

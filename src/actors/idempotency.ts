@@ -80,17 +80,43 @@ export class IdempotencyRecords {
    * work itself. A failed attempt stores nothing.
    */
   async run<T>(request: MoneyRequest, perform: (recordWrite: (response: T) => Write) => Promise<T>): Promise<T> {
-    const { userId, key, now } = request;
+    const { userId, key } = request;
     if (key === undefined) {
-      this.takeRate(userId, now);
+      this.takeRate(userId, request.now);
       return perform(() => noWrite);
     }
     const id = pairKey(userId, key);
-    const replay = this.lookup(id, userId, key, request.fingerprint, now);
-    if (replay !== undefined) return (await replay) as T;
+    const pending = this.inFlight.get(id);
+    if (pending !== undefined) {
+      assertSameRequest(pending.fingerprint, request.fingerprint);
+      return (await pending.response) as T;
+    }
+    // In flight from here, before the first await: a second request with this key waits for
+    // this one's answer, whether a replay read from disk or the work itself.
+    const attempt = this.attempt(id, request, key, perform);
+    this.inFlight.set(id, { fingerprint: request.fingerprint, response: attempt });
+    try {
+      return await attempt;
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
 
+  /** A stored record's response (a replay, free), or the work done once and its record written with it. */
+  private async attempt<T>(
+    id: string,
+    request: MoneyRequest,
+    key: string,
+    perform: (recordWrite: (response: T) => Write) => Promise<T>,
+  ): Promise<T> {
+    const { userId, now } = request;
+    const stored = await this.stored(id, userId, key, now);
+    if (stored !== undefined) {
+      assertSameRequest(stored.fingerprint, request.fingerprint);
+      return stored.response as T;
+    }
     this.takeRate(userId, now);
-    const count = this.liveCount(userId, now);
+    const count = await this.liveCount(userId, now);
     count.live++;
     const recordWrite =
       (response: T): Write =>
@@ -103,17 +129,13 @@ export class IdempotencyRecords {
           response: JSON.stringify(response),
           createdAt: now,
         });
-    const attempt = perform(recordWrite);
-    this.inFlight.set(id, { fingerprint: request.fingerprint, response: attempt });
     try {
-      const response = await attempt;
+      const response = await perform(recordWrite);
       this.recent.set(id, { fingerprint: request.fingerprint, createdAt: now, response });
       return response;
     } catch (error) {
       count.live--;
       throw error;
-    } finally {
-      this.inFlight.delete(id);
     }
   }
 
@@ -123,31 +145,17 @@ export class IdempotencyRecords {
     return () => this.store.deleteIdempotencyBefore(cutoff);
   }
 
-  /** The first response of (user, key) if it is stored or in flight; MISMATCH for another body. */
-  private lookup(
-    id: string,
-    userId: string,
-    key: string,
-    fingerprint: string,
-    now: number,
-  ): Promise<unknown> | undefined {
-    const pending = this.inFlight.get(id);
-    if (pending !== undefined) {
-      assertSameRequest(pending.fingerprint, fingerprint);
-      return pending.response;
-    }
-    const liveSince = now - IDEMPOTENCY_RETENTION_MS;
+  /** The live record of (user, key), from memory or disk; undefined when there is none (or it lapsed). */
+  private async stored(id: string, userId: string, key: string, now: number): Promise<Stored | undefined> {
     let stored = this.recent.get(id);
     if (stored === undefined) {
-      const row = this.store.idempotencyRecord(userId, key);
+      const row = await this.store.reads.idempotencyRecord(userId, key);
       if (row === undefined) return undefined;
       stored = { fingerprint: row.fingerprint, createdAt: row.createdAt, response: JSON.parse(row.response) };
       this.recent.set(id, stored);
     }
     // A record past its 24 h is gone for the contract, even before the hourly prune deletes it.
-    if (stored.createdAt < liveSince) return undefined;
-    assertSameRequest(stored.fingerprint, fingerprint);
-    return Promise.resolve(stored.response);
+    return stored.createdAt < now - IDEMPOTENCY_RETENTION_MS ? undefined : stored;
   }
 
   private takeRate(userId: string, now: number): void {
@@ -157,11 +165,15 @@ export class IdempotencyRecords {
   }
 
   /** The user's live records, counted on disk when not known (or when the oldest may have lapsed). */
-  private liveCount(userId: string, now: number): LiveCount {
+  private async liveCount(userId: string, now: number): Promise<LiveCount> {
     const liveSince = now - IDEMPOTENCY_RETENTION_MS;
     let count = this.counts.get(userId);
     if (count === undefined || (count.live >= this.settings.maxRecordsPerUser && count.oldest < liveSince)) {
-      count = this.store.idempotencyLiveCount(userId, liveSince) ?? { live: 0, oldest: now };
+      const before = count;
+      const counted = (await this.store.reads.idempotencyLiveCount(userId, liveSince)) ?? { live: 0, oldest: now };
+      // Another request of this user may have counted meanwhile: keep one count per user, or increments are lost.
+      const meanwhile = this.counts.get(userId);
+      count = meanwhile !== undefined && meanwhile !== before ? meanwhile : counted;
       this.counts.set(userId, count);
     }
     if (count.live >= this.settings.maxRecordsPerUser) {

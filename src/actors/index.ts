@@ -3,7 +3,7 @@ import { AddressLimiter } from "../api/rateLimit.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { CommitQueue } from "../store/commitQueue.js";
-import type { ReservationRow, Store } from "../store/store.js";
+import type { ReservationRow, StartupState, Store } from "../store/store.js";
 import { Catalog } from "./catalog.js";
 import { IdempotencyRecords } from "./idempotency.js";
 import { IdSequence } from "./ids.js";
@@ -28,6 +28,8 @@ export interface Actors {
 export interface ActorOptions {
   config: Config;
   store: Store;
+  /** What the actors are rebuilt from (read once at start-up: StoreReads.startupState). */
+  state: StartupState;
   commits: CommitQueue;
   log: Logger;
   /** Where seat diffs go (the WebSocket topics). */
@@ -36,9 +38,9 @@ export interface ActorOptions {
   queueHooks?: QueueHooks | undefined;
 }
 
-export function createActors({ config, store, commits, log, publishSeats, queueHooks }: ActorOptions): Actors {
+export function createActors({ config, store, state, commits, log, publishSeats, queueHooks }: ActorOptions): Actors {
   const now = Date.now();
-  const max = store.maxIds();
+  const max = state.maxIds;
   const ids = {
     concert: new IdSequence(max.concert),
     schedule: new IdSequence(max.schedule),
@@ -60,21 +62,21 @@ export function createActors({ config, store, commits, log, publishSeats, queueH
 
   // Seat maps come from live reservations; held ones get their seat actors back with their
   // original expiresAt (those already past expire at once).
-  const live = store.liveReservations();
+  const live = state.liveReservations;
   const liveBySchedule = new Map<number, ReservationRow[]>();
   for (const r of live) {
     const list = liveBySchedule.get(r.scheduleId);
     if (list) list.push(r);
     else liveBySchedule.set(r.scheduleId, [r]);
   }
-  for (const concert of store.allConcerts()) catalog.addConcert(concert);
-  for (const onSale of store.allOnSales()) catalog.addOnSale(onSale);
-  for (const row of store.allSchedules()) {
+  for (const concert of state.concerts) catalog.addConcert(concert);
+  for (const onSale of state.onSales) catalog.addOnSale(onSale);
+  for (const row of state.schedules) {
     catalog.addSchedule(row, seatMapFor(row.seatCount, liveBySchedule.get(row.id) ?? []));
   }
   for (const row of live) if (row.status === "held") reservations.restore(row);
 
-  const wallets = new Wallets(store, commits, config.balanceMax);
+  const wallets = new Wallets(store, commits, config.balanceMax, state.balances);
   const rooms = new WaitingRooms({
     settings: config.queue,
     store,
@@ -84,7 +86,7 @@ export function createActors({ config, store, commits, log, publishSeats, queueH
     catalog,
     log,
   });
-  rooms.restore(store.allQueueTokens(), now);
+  rooms.restore(state.queueTokens, now);
   const idempotency = new IdempotencyRecords(store, {
     maxRecordsPerUser: config.idempotencyMaxPerUser,
     rate: config.moneyRate,

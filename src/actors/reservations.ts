@@ -87,7 +87,7 @@ export class Reservations {
   }
 
   /** Any reservation, live or not, as its owner sees it; checks ownership. */
-  get(userId: string, reservationId: number, now: number): ReservationView {
+  async get(userId: string, reservationId: number, now: number): Promise<ReservationView> {
     const live = this.live.get(reservationId);
     if (live) {
       assertOwner(live, userId);
@@ -98,7 +98,7 @@ export class Reservations {
       assertOwner(settling.hold, userId);
       return view(settling.hold, settling.status);
     }
-    const row = this.store.reservationById(reservationId);
+    const row = await this.store.reads.reservationById(reservationId);
     if (!row) throw new ApiError("NOT_FOUND", `reservation ${reservationId} not found`);
     assertOwner(row, userId);
     return view({ ...row, reservationId: row.id }, this.statusNow(row, now));
@@ -108,9 +108,13 @@ export class Reservations {
    * The user's reservations, newest first (at most RESERVATIONS_LISTED), as `get` would show
    * each: a hold that ended in memory shows its new status before its row is written.
    */
-  list(userId: string, filter: ReservationFilter, now: number): (ReservationView & { concertId: number })[] {
+  async list(
+    userId: string,
+    filter: ReservationFilter,
+    now: number,
+  ): Promise<(ReservationView & { concertId: number })[]> {
     const listed: (ReservationView & { concertId: number })[] = [];
-    for (const row of this.store.reservationsOf(userId, filter, now, RESERVATIONS_LISTED)) {
+    for (const row of await this.store.reads.reservationsOf(userId, filter, now, RESERVATIONS_LISTED)) {
       const status = this.statusNow(row, now);
       if (filter !== "all" && status !== filter) continue;
       const { concertId } = this.catalog.schedule(row.scheduleId);
@@ -129,19 +133,22 @@ export class Reservations {
   }
 
   /**
-   * The live hold `reservationId` of `userId`, for release or payment; otherwise the error that
-   * says why not (404, 403, 409 ALREADY_PAID, 410 HOLD_EXPIRED). A hold past its expiresAt whose
-   * timer has not fired yet is expired here and now.
+   * The live hold `reservationId` of `userId`, for release or payment, decided in this turn:
+   * 403 for another user's, 410 HOLD_EXPIRED for one past its expiresAt whose timer has not fired
+   * yet (it is expired here and now), undefined when it is not live (`refuse` says why).
    */
-  liveHoldOf(userId: string, reservationId: number, now: number): Hold {
+  liveHold(userId: string, reservationId: number, now: number): Hold | undefined {
     const live = this.live.get(reservationId);
-    if (live) {
-      assertOwner(live, userId);
-      if (live.expiresAt > now) return live;
-      this.expire(live, now);
-      throw new ApiError("HOLD_EXPIRED", `reservation ${reservationId} has expired`);
-    }
-    const { status } = this.get(userId, reservationId, now);
+    if (live === undefined) return undefined;
+    assertOwner(live, userId);
+    if (live.expiresAt > now) return live;
+    this.expire(live, now);
+    throw new ApiError("HOLD_EXPIRED", `reservation ${reservationId} has expired`);
+  }
+
+  /** Why `reservationId` is not a live hold of `userId`: 404, 403, 409 ALREADY_PAID or 410 HOLD_EXPIRED. */
+  async refuse(userId: string, reservationId: number, now: number): Promise<never> {
+    const { status } = await this.get(userId, reservationId, now);
     if (status === "paid") throw new ApiError("ALREADY_PAID", `reservation ${reservationId} is already paid`);
     throw new ApiError("HOLD_EXPIRED", `reservation ${reservationId} has ${status}`);
   }
@@ -151,7 +158,8 @@ export class Reservations {
     reservationId: number,
     now: number,
   ): Promise<{ reservationId: number; status: "released" }> {
-    const hold = this.liveHoldOf(userId, reservationId, now);
+    const hold = this.liveHold(userId, reservationId, now);
+    if (hold === undefined) return this.refuse(userId, reservationId, now);
     if (!seatRules.release(hold, userId)) throw new Error(`seat machine refused RELEASE of ${reservationId}`);
     await this.end(hold, "released");
     return { reservationId, status: "released" };
@@ -176,6 +184,18 @@ export class Reservations {
     return () => {
       for (const hold of holds) this.store.payReservation(hold.reservationId, paymentId);
     };
+  }
+
+  /**
+   * The database declined the payment that sold `holds`: each is held again by its holder until
+   * its own expiresAt (one already past it expires at once).
+   */
+  unsell(holds: Hold[]): void {
+    for (const hold of holds) {
+      this.catalog.schedule(hold.scheduleId).unsell(hold.seatNo);
+      this.settling.delete(hold.reservationId);
+      this.track(hold);
+    }
   }
 
   private end(hold: Hold, status: "released" | "expired"): Promise<void> {

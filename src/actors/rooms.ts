@@ -148,17 +148,17 @@ export class WaitingRooms {
   }
 
   /** The draw as published: the seed from the opening, and the entry ids in drawn order once it ran. */
-  draw(
+  async draw(
     concertId: number,
     now: number,
-  ): { concertId: number; commitment: string | null; seed: string | null; entries: string[] } {
+  ): Promise<{ concertId: number; commitment: string | null; seed: string | null; entries: string[] }> {
     const onSale = this.onSaleOf(concertId);
     const open = !isScheduled(onSale, now);
     return {
       concertId,
       commitment: onSale.commitment,
       seed: open ? onSale.seed : null,
-      entries: open ? (this.deps.store.drawEntries(concertId) ?? []) : [],
+      entries: open ? ((await this.deps.store.reads.drawEntries(concertId)) ?? []) : [],
     };
   }
 

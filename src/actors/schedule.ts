@@ -109,6 +109,12 @@ export class ScheduleActor {
     this.changed();
   }
 
+  /** sold -> held: the database declined the payment that sold it. */
+  unsell(seatNo: number): void {
+    this.machine.send({ type: "UNSELL", seatNo });
+    this.changed();
+  }
+
   /** Stops the diff timer (shutdown). */
   stop(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);

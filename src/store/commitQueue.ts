@@ -1,8 +1,10 @@
-// Group commit: writes made during one event-loop turn share one SQLite transaction; their
-// promises resolve only after it commits, so nothing is acknowledged before it is durable.
-// The Writer applies it: in place at the end of the turn, or on the writer thread, where the
-// event loop goes on with the next turn and the replies go out when the commit is reported.
-import { ApiError } from "../errors.js";
+// Group commit: writes made during one event-loop turn share one transaction; their promises
+// resolve only after it commits, so nothing is acknowledged before it is durable. The Writer
+// applies it: SQLite in place at the end of the turn or on the writer thread, PostgreSQL over
+// its connection; the event loop goes on and the replies go out when the commit is reported.
+// Each commit() call is one unit of the batch: a unit the database declines (a guard of
+// writeStatements.ts) is undone alone and its promise rejects with a DeclinedByDatabase.
+import { ApiError, type ErrorCode } from "../errors.js";
 import type { Store } from "./store.js";
 import type { Writer } from "./writer.js";
 
@@ -18,6 +20,14 @@ export interface Commits {
   commit(write: Write): Promise<void>;
   /** Resolves once every write queued so far is committed. */
   afterPending(): Promise<void>;
+}
+
+/** The database refused this unit (its balance check, say): nothing of it was written, the rest of the batch was. */
+export class DeclinedByDatabase extends ApiError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
+    this.name = "DeclinedByDatabase";
+  }
 }
 
 interface Pending {
@@ -85,18 +95,27 @@ export class CommitQueue implements Commits {
       this.fail(batch, unavailable());
       return;
     }
+    const units = new Array(batch.writes.length);
     try {
       this.hooks.checkStorage?.();
-      for (const write of batch.writes) write();
+      batch.writes.forEach((write, index) => {
+        write();
+        units[index] = this.store.takeWrites();
+      });
     } catch (error) {
       this.store.takeWrites();
       this.fail(batch, error);
       return;
     }
-    const committed = this.writer.write(this.store.takeWrites()).then(
-      (seconds) => {
+    const committed = this.writer.write(units).then(
+      ({ seconds, declined }) => {
         this.hooks.onCommit?.(seconds, batch.writes.length);
-        for (const waiter of batch.waiters) waiter.done();
+        const refused = new Map(declined.map((d) => [d.unit, d]));
+        batch.waiters.forEach((waiter, index) => {
+          const no = refused.get(index);
+          if (no === undefined) waiter.done();
+          else waiter.fail(new DeclinedByDatabase(no.code, no.message));
+        });
         this.settle();
       },
       (error) => {

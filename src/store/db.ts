@@ -43,7 +43,7 @@ export function migrate(db: Db): void {
   for (const migration of migrations) {
     if (migration.version <= current) continue;
     db.transaction(() => {
-      db.exec(migration.up);
+      db.exec(migration.sqlite);
       db.pragma(`user_version = ${migration.version}`);
     })();
   }

@@ -1,7 +1,7 @@
 // The writer for DURABILITY=normal: commits each batch on the main thread's own connection.
 import type { Db } from "./db.js";
 import type { Writer } from "./writer.js";
-import { type WriteOp, WriteStatements } from "./writeStatements.js";
+import { type Committed, WriteStatements, type WriteUnit } from "./writeStatements.js";
 
 /**
  * Commits on the main thread's own connection, inside the turn that formed the batch. The
@@ -15,14 +15,14 @@ export class InlineWriter implements Writer {
     this.writes = new WriteStatements(db);
   }
 
-  write(ops: WriteOp[]): Promise<number> {
+  write(units: WriteUnit[]): Promise<Committed> {
     const started = performance.now();
     try {
-      if (ops.length > 0) this.writes.apply(ops);
+      const declined = units.length > 0 ? this.writes.apply(units) : [];
+      return Promise.resolve({ seconds: (performance.now() - started) / 1000, declined });
     } catch (error) {
       return Promise.reject(error);
     }
-    return Promise.resolve((performance.now() - started) / 1000);
   }
 
   close(): Promise<void> {

@@ -7,9 +7,9 @@ import type { Store } from "./store.js";
 const SHOWN = 5;
 
 /** Throws a StartupError (exit 1) naming how many users are off and a few of them; returns the time it took (ms). */
-export function checkBalancesMatchLedger(store: Store): number {
+export async function checkBalancesMatchLedger(store: Store): Promise<number> {
   const started = performance.now();
-  const off = store.balancesOffLedger();
+  const off = await store.reads.balancesOffLedger();
   if (off.length === 0) return performance.now() - started;
   // JSON quotes the ids: a user id is any JWT subject, and the message must stay on one line.
   const shown = off

@@ -1,32 +1,49 @@
-// Opens DATA_DIR at start-up, in the order that keeps data safe: the lock (before tickets.db is
-// even opened), free space, the guard against a fresh database where one existed, private file
-// modes, the schema, one real write, the marker, and the check that balances match the ledger.
+// Opens the server's storage at start-up: PostgreSQL when DATABASE_URL is set
+// (postgres/open.ts), SQLite in DATA_DIR otherwise, in the order that keeps data safe: the lock
+// (before tickets.db is even opened), free space, the guard against a fresh database where one
+// existed, private file modes, the schema, one real write, the marker, and the check that
+// balances match the ledger.
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { StartupError } from "../startupError.js";
 import { DatabaseIdentity } from "./databaseIdentity.js";
 import { ensureMarker, guardMissingDatabase, guardUnmigratedDatabase } from "./databaseMarker.js";
 import { DataDirLock } from "./dataDirLock.js";
-import { type Db, databasePath, migrate, openConnection, userVersion } from "./db.js";
+import { databasePath, migrate, openConnection, userVersion } from "./db.js";
 import { diskFullError, isDiskFull, requireFreeSpace } from "./diskSpace.js";
+import { InlineWriter } from "./inlineWriter.js";
 import { checkBalancesMatchLedger } from "./ledgerCheck.js";
+import { openPostgresStorage } from "./postgres/open.js";
 import { ensurePrivateFile, tightenIfPresent } from "./privateFiles.js";
-import { Store } from "./store.js";
+import { sqliteStore } from "./sqliteReads.js";
+import type { Store } from "./store.js";
+import { ThreadWriter } from "./threadWriter.js";
+import type { Writer } from "./writer.js";
 
 export interface Storage {
-  db: Db;
   store: Store;
-  /** The file the database was opened from: checked before each commit and by /healthz. */
-  identity: DatabaseIdentity;
-  /** Closes the database, then releases DATA_DIR for the next server. */
-  close(): void;
+  /** Which database holds the state (logged at start). */
+  kind: "sqlite" | "postgres";
+  /** The writer of the group commit (once the schema is up to date). */
+  openWriter(): Promise<Writer>;
+  /**
+   * Why storage cannot be trusted now (the database file was deleted or replaced, the database's
+   * lock was lost), or undefined: checked before each commit batch and by /healthz.
+   */
+  problem(): string | undefined;
+  /** Closes the database, then releases it (DATA_DIR's lock, the database's) for the next server. */
+  close(): Promise<void>;
 }
 
-/** Throws a StartupError (with its exit code) when this server must not run on `config.dataDir`. */
-export function openStorage(config: Config, log: Logger): Storage {
+/** Throws a StartupError (with its exit code) when this server must not run on its storage. */
+export async function openStorage(config: Config, log: Logger): Promise<Storage> {
+  return config.databaseUrl === undefined ? openSqliteStorage(config, log) : openPostgresStorage(config, log);
+}
+
+async function openSqliteStorage(config: Config, log: Logger): Promise<Storage> {
   const { dataDir, diskMinFreeBytes } = config;
   const lock = DataDirLock.acquire(dataDir);
-  let db: Db | undefined;
+  let db: ReturnType<typeof openConnection> | undefined;
   try {
     requireFreeSpace(dataDir, diskMinFreeBytes);
     const policy = { dataDir, allowNew: config.allowNewDatabase, log };
@@ -39,18 +56,22 @@ export function openStorage(config: Config, log: Logger): Storage {
     const identity = DatabaseIdentity.of(file);
     guardUnmigratedDatabase(policy, userVersion(db));
     migrate(db);
-    const store = new Store(db);
-    store.recordStart(Date.now());
+    const store = sqliteStore(db);
+    await store.recordStart(Date.now());
     ensureMarker(dataDir);
-    const ms = checkBalancesMatchLedger(store);
+    const ms = await checkBalancesMatchLedger(store);
     log.info({ ms: Math.round(ms) }, "balances match the ledger");
 
     const opened = db;
     return {
-      db: opened,
       store,
-      identity,
-      close() {
+      kind: "sqlite",
+      // With fsync on every commit, commits leave the event loop for a writer thread (which opens
+      // its own connection now that the schema is up to date); without, they run in place.
+      openWriter: async () =>
+        config.durability === "full" ? ThreadWriter.start(dataDir, config.durability) : new InlineWriter(opened),
+      problem: () => identity.problem(),
+      async close() {
         opened.close();
         lock.release();
       },

@@ -17,11 +17,11 @@ export interface DemoCatalog {
 }
 
 /** Returns the number of concerts inserted (0 when the database already has a catalog). */
-export function seedDemoCatalog(store: Store, file: string, now: number): number {
-  if (store.allConcerts().length > 0) return 0;
+export async function seedDemoCatalog(store: Store, file: string, now: number): Promise<number> {
+  if ((await store.reads.concertCount()) > 0) return 0;
   const catalog = JSON.parse(readFileSync(file, "utf8")) as DemoCatalog;
-  let scheduleId = store.maxIds().schedule;
-  store.writeNow(() => {
+  let scheduleId = (await store.reads.maxIds()).schedule;
+  await store.writeNow(() => {
     catalog.concerts.forEach((concert, index) => {
       const id = index + 1;
       store.insertConcert({ id, title: concert.title, timeZone: knownTimeZone(concert.timeZone ?? "UTC") }, now);

@@ -1,7 +1,7 @@
-// The server's storage API: reads run here, on the main thread's connection; writes are
-// recorded as data (writeStatements.ts) for the group commit to apply.
-import type { Db } from "./db.js";
-import { type WriteOp, WriteStatements } from "./writeStatements.js";
+// The server's storage API, the same over SQLite and PostgreSQL: reads are asynchronous (a
+// StoreReads of either database answers them), writes are recorded as data
+// (writeStatements.ts) for the group commit to apply in one transaction per event-loop turn.
+import type { Declined, WriteOp, WriteUnit } from "./writeStatements.js";
 
 export type ReservationStatus = "held" | "paid" | "expired" | "released";
 
@@ -77,154 +77,64 @@ export interface BalanceOffLedger {
   ledger: number;
 }
 
-const RESERVATION_COLUMNS = `id, user_id AS userId, schedule_id AS scheduleId, seat_no AS seatNo, price,
-  status, expires_at AS expiresAt, created_at AS createdAt, payment_id AS paymentId`;
+export interface MaxIds {
+  concert: number;
+  schedule: number;
+  reservation: number;
+  payment: number;
+}
+
+/** Everything the actors are rebuilt from at start-up. */
+export interface StartupState {
+  concerts: ConcertRow[];
+  schedules: ScheduleRow[];
+  /** Held and paid reservations (held ones with their absolute expiresAt). */
+  liveReservations: ReservationRow[];
+  balances: { id: string; balance: number }[];
+  queueTokens: QueueTokenRow[];
+  onSales: OnSaleRow[];
+  maxIds: MaxIds;
+}
+
+/** The reads of one database (sqliteReads.ts, postgres/reads.ts). */
+export interface StoreReads {
+  startupState(): Promise<StartupState>;
+  concertCount(): Promise<number>;
+  maxIds(): Promise<MaxIds>;
+  reservationById(id: number): Promise<ReservationRow | undefined>;
+  /** A user's reservations, newest first, at most `limit`; held means held on disk and not past its expiry. */
+  reservationsOf(userId: string, filter: ReservationFilter, now: number, limit: number): Promise<ReservationRow[]>;
+  idempotencyRecord(userId: string, key: string): Promise<IdempotencyRow | undefined>;
+  /** How many of the user's records were made at or after `since`, and when the first of them was (none: undefined). */
+  idempotencyLiveCount(userId: string, since: number): Promise<{ live: number; oldest: number } | undefined>;
+  /** The entry ids of a concert's draw in drawn order, as hex (undefined before its draw). */
+  drawEntries(concertId: number): Promise<string[] | undefined>;
+  /** Users whose balance is not the sum of their ledger rows (none in a sound database). */
+  balancesOffLedger(): Promise<BalanceOffLedger[]>;
+}
+
+/** Applies units at once in one transaction (start-up writes, before the group commit runs). */
+export type ApplyNow = (units: WriteUnit[]) => Promise<Declined[]>;
+
+/** A draw's order as stored: 32 raw bytes per entry id, end to end (or, by servers before that, 64 hex characters each). */
+export function drawEntriesOf(stored: string | Uint8Array): string[] {
+  const entries: string[] = [];
+  if (typeof stored === "string") {
+    for (let at = 0; at < stored.length; at += 64) entries.push(stored.slice(at, at + 64));
+  } else {
+    const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+    for (let at = 0; at < bytes.length; at += 32) entries.push(bytes.toString("hex", at, at + 32));
+  }
+  return entries;
+}
 
 export class Store {
-  private readonly statements;
   private recorded: WriteOp[] = [];
-  private localWrites: WriteStatements | undefined;
 
-  constructor(readonly db: Db) {
-    const prepare = (sql: string) => db.prepare(sql);
-    this.statements = {
-      allConcerts: prepare("SELECT id, title, time_zone AS timeZone FROM concerts ORDER BY id"),
-      allSchedules: prepare(
-        "SELECT id, concert_id AS concertId, starts_at AS startsAt, seat_count AS seatCount, price FROM schedules ORDER BY id",
-      ),
-      // The unique partial index holds exactly the live rows: scan it, not the whole history.
-      liveReservations: prepare(
-        `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_one_live_per_seat
-         WHERE status IN ('held', 'paid')`,
-      ),
-      reservationById: prepare(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ?`),
-      // The WHERE of each filter: held means held on disk and not past its expiry.
-      reservationsOf: {
-        all: prepare(
-          `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_by_user
-           WHERE user_id = ? ORDER BY id DESC LIMIT ?`,
-        ),
-        held: prepare(
-          `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_by_user
-           WHERE user_id = ? AND status = 'held' AND expires_at > ? ORDER BY id DESC LIMIT ?`,
-        ),
-        paid: prepare(
-          `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_by_user
-           WHERE user_id = ? AND status = 'paid' ORDER BY id DESC LIMIT ?`,
-        ),
-      },
-      allBalances: prepare("SELECT id, balance FROM users"),
-      idempotencyRecord: prepare(
-        "SELECT user_id AS userId, key, fingerprint, status, response, created_at AS createdAt FROM idempotency WHERE user_id = ? AND key = ?",
-      ),
-      idempotencyLiveCount: prepare(
-        `SELECT COUNT(*) AS live, MIN(created_at) AS oldest FROM idempotency INDEXED BY idempotency_by_user_age
-         WHERE user_id = ? AND created_at >= ?`,
-      ),
-      allQueueTokens: prepare(
-        `SELECT token, room, user_id AS userId, seq, status, draw_key AS drawKey, joined_at AS joinedAt,
-           last_seen_at AS lastSeenAt, activated_at AS activatedAt, expires_at AS expiresAt
-         FROM queue_tokens ORDER BY seq`,
-      ),
-      allOnSales: prepare(
-        `SELECT concert_id AS concertId, opens_at AS opensAt, active_max AS activeMax, paused, seed, commitment,
-           drawn_at AS drawnAt FROM onsales`,
-      ),
-      drawEntries: prepare("SELECT entries FROM draws WHERE concert_id = ?"),
-      // One grouped pass over users and ledger together, so that a user with ledger rows and no
-      // balance row, or a balance and no ledger rows, is compared too (a missing side counts 0).
-      balancesOffLedger: prepare(
-        `SELECT user_id AS userId, MAX(has_row) AS hasRow, SUM(balance) AS balance, SUM(amount) AS ledger
-         FROM (SELECT id AS user_id, balance, 0 AS amount, 1 AS has_row FROM users
-               UNION ALL SELECT user_id, 0, amount, 0 FROM ledger)
-         GROUP BY user_id HAVING SUM(balance) != SUM(amount) ORDER BY user_id`,
-      ),
-      maxIds: prepare(`SELECT
-        (SELECT COALESCE(MAX(id), 0) FROM concerts) AS concert,
-        (SELECT COALESCE(MAX(id), 0) FROM schedules) AS schedule,
-        (SELECT COALESCE(MAX(id), 0) FROM reservations) AS reservation,
-        (SELECT COALESCE(MAX(id), 0) FROM payments) AS payment`),
-    };
-  }
-
-  // ---- reads (start-up and lookups) ----
-
-  allConcerts(): ConcertRow[] {
-    return this.statements.allConcerts.all() as ConcertRow[];
-  }
-
-  allSchedules(): ScheduleRow[] {
-    return this.statements.allSchedules.all() as ScheduleRow[];
-  }
-
-  liveReservations(): ReservationRow[] {
-    return this.statements.liveReservations.all() as ReservationRow[];
-  }
-
-  reservationById(id: number): ReservationRow | undefined {
-    return this.statements.reservationById.get(id) as ReservationRow | undefined;
-  }
-
-  /** A user's reservations, newest first, at most `limit`. */
-  reservationsOf(userId: string, filter: ReservationFilter, now: number, limit: number): ReservationRow[] {
-    const { reservationsOf } = this.statements;
-    const rows =
-      filter === "held" ? reservationsOf.held.all(userId, now, limit) : reservationsOf[filter].all(userId, limit);
-    return rows as ReservationRow[];
-  }
-
-  allBalances(): { id: string; balance: number }[] {
-    return this.statements.allBalances.all() as { id: string; balance: number }[];
-  }
-
-  idempotencyRecord(userId: string, key: string): IdempotencyRow | undefined {
-    return this.statements.idempotencyRecord.get(userId, key) as IdempotencyRow | undefined;
-  }
-
-  /** How many of the user's records were made at or after `since`, and when the first of them was (none: undefined). */
-  idempotencyLiveCount(userId: string, since: number): { live: number; oldest: number } | undefined {
-    const row = this.statements.idempotencyLiveCount.get(userId, since) as { live: number; oldest: number | null };
-    return row.oldest === null ? undefined : { live: row.live, oldest: row.oldest };
-  }
-
-  allQueueTokens(): QueueTokenRow[] {
-    return this.statements.allQueueTokens.all() as QueueTokenRow[];
-  }
-
-  allOnSales(): OnSaleRow[] {
-    return (this.statements.allOnSales.all() as (Omit<OnSaleRow, "paused"> & { paused: number })[]).map((row) => ({
-      ...row,
-      paused: row.paused === 1,
-    }));
-  }
-
-  /**
-   * The entry ids of a concert's draw in drawn order (undefined before its draw): stored as 32
-   * raw bytes each, end to end (a BLOB), or by servers before that as 64 hex characters each.
-   */
-  drawEntries(concertId: number): string[] | undefined {
-    const row = this.statements.drawEntries.get(concertId) as { entries: string | Buffer } | undefined;
-    if (row === undefined) return undefined;
-    const entries: string[] = [];
-    const { entries: stored } = row;
-    if (typeof stored === "string") {
-      for (let at = 0; at < stored.length; at += 64) entries.push(stored.slice(at, at + 64));
-    } else {
-      for (let at = 0; at < stored.length; at += 32) entries.push(stored.toString("hex", at, at + 32));
-    }
-    return entries;
-  }
-
-  /** Users whose balance is not the sum of their ledger rows (none in a sound database). */
-  balancesOffLedger(): BalanceOffLedger[] {
-    return (this.statements.balancesOffLedger.all() as (BalanceOffLedger & { hasRow: number })[]).map(
-      ({ userId, hasRow, balance, ledger }) => ({ userId, balance: hasRow ? balance : null, ledger }),
-    );
-  }
-
-  maxIds(): { concert: number; schedule: number; reservation: number; payment: number } {
-    return this.statements.maxIds.get() as { concert: number; schedule: number; reservation: number; payment: number };
-  }
+  constructor(
+    readonly reads: StoreReads,
+    private readonly applyNow: ApplyNow,
+  ) {}
 
   // ---- writes: recorded here, applied in one transaction by the writer thread ----
   // (see commitQueue.ts), or in place at start-up (writeNow).
@@ -237,16 +147,21 @@ export class Store {
   }
 
   /** Runs `write` and applies what it records at once, in one transaction (start-up, before the writer runs). */
-  writeNow(write: () => void): void {
+  async writeNow(write: () => void): Promise<void> {
     if (this.recorded.length > 0) throw new Error("writeNow inside a group commit");
     write();
-    this.localWrites ??= new WriteStatements(this.db);
-    this.localWrites.apply(this.takeWrites());
+    const declined = await this.applyNow([this.takeWrites()]);
+    if (declined.length > 0) throw new Error(declined[0]!.message);
   }
 
   /** Records the time of this start in `meta`, at once: a write that fails here on a full disk, not on the first charge. */
-  recordStart(now: number): void {
-    this.writeNow(() => this.recorded.push(["setMeta", "last_start", new Date(now).toISOString()]));
+  recordStart(now: number): Promise<void> {
+    return this.writeNow(() => this.setMeta("last_start", new Date(now).toISOString()));
+  }
+
+  /** A fact about the database itself (meta). */
+  setMeta(key: string, value: string): void {
+    this.recorded.push(["setMeta", key, value]);
   }
 
   insertConcert(concert: ConcertRow, now: number): void {
@@ -281,18 +196,14 @@ export class Store {
     this.recorded.push(["payReservation", paymentId, reservationId]);
   }
 
-  setBalance(userId: string, balance: number): void {
-    this.recorded.push(["setBalance", userId, balance]);
+  /** A charge: a ledger row of +amount, unless the balance would pass `balanceMax` (the database declines it). */
+  credit(userId: string, amount: number, balanceMax: number, now: number): void {
+    this.recorded.push(["credit", userId, amount, now, userId, amount, balanceMax]);
   }
 
-  appendLedger(
-    userId: string,
-    amount: number,
-    kind: "charge" | "payment",
-    paymentId: number | null,
-    now: number,
-  ): void {
-    this.recorded.push(["insertLedger", userId, amount, kind, paymentId, now]);
+  /** A payment's debit: a ledger row of -amount, unless the balance is below it (the database declines it). */
+  debit(userId: string, amount: number, paymentId: number, now: number): void {
+    this.recorded.push(["debit", userId, amount, paymentId, now, userId, amount]);
   }
 
   insertPayment(id: number, userId: string, amount: number, now: number): void {

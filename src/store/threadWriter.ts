@@ -8,10 +8,10 @@ import { projectPath } from "../projectPath.js";
 import type { Durability } from "./db.js";
 import type { Writer } from "./writer.js";
 import type { FromWriter, ToWriter, WriterOptions } from "./writerWorker.js";
-import type { WriteOp } from "./writeStatements.js";
+import type { Committed, WriteUnit } from "./writeStatements.js";
 
 interface Waiter {
-  done: (seconds: number) => void;
+  done: (committed: Committed) => void;
   fail: (error: Error) => void;
 }
 
@@ -41,12 +41,12 @@ export class ThreadWriter implements Writer {
     });
   }
 
-  /** Applies `ops` in one transaction after every batch sent before; resolves with its commit time in seconds. */
-  write(ops: WriteOp[]): Promise<number> {
+  /** Applies `units` in one transaction after every batch sent before; resolves once committed. */
+  write(units: WriteUnit[]): Promise<Committed> {
     if (this.dead !== null) return Promise.reject(this.dead);
     return new Promise((done, fail) => {
       this.waiters.push({ done, fail });
-      this.send({ type: "batch", ops });
+      this.send({ type: "batch", units });
     });
   }
 
@@ -65,8 +65,9 @@ export class ThreadWriter implements Writer {
   }
 
   private receive(message: FromWriter): void {
-    if (message.type === "committed") this.waiters.shift()?.done(message.seconds);
-    else if (message.type === "failed") {
+    if (message.type === "committed") {
+      this.waiters.shift()?.done({ seconds: message.seconds, declined: message.declined });
+    } else if (message.type === "failed") {
       const error = Object.assign(new Error(message.message), message.code ? { code: message.code } : {});
       this.waiters.shift()?.fail(error);
     } else if (message.type === "closed") this.dead = new Error("the writer thread is closed");

@@ -1,19 +1,32 @@
-// Every write of the server as data: a statement name and its parameters, and the prepared
-// statements that apply a batch of them in one transaction. The main thread records them
-// (Store's write methods); a Writer (writer.ts) applies each group-commit batch, in place
-// (inlineWriter.ts) or on the writer thread (threadWriter.ts, writerWorker.ts).
+// Every write of the server as data: a statement name and its parameters. The main thread
+// records them (Store's write methods) in units, one per commit() call; a Writer (writer.ts)
+// applies each group-commit batch of units in one transaction: SQLite's in place
+// (inlineWriter.ts) or on its thread (threadWriter.ts), PostgreSQL's over its connection
+// (postgres/writer.ts). One list of statements for both: `?` placeholders, which the
+// PostgreSQL writer numbers, and casts where PostgreSQL cannot infer a parameter's type.
 import type { Statement } from "better-sqlite3";
+import type { ErrorCode } from "../errors.js";
 import type { Db } from "./db.js";
 
-const WRITE_SQL = {
+/** The ledger's columns; a balance moves only with a ledger row (the trigger of migration 8). */
+const LEDGER_INSERT = "INSERT INTO ledger (user_id, amount, kind, payment_id, created_at)";
+
+export const WRITE_SQL = {
   insertConcert: "INSERT INTO concerts (id, title, time_zone, created_at) VALUES (?, ?, ?, ?)",
   insertSchedule: "INSERT INTO schedules (id, concert_id, starts_at, seat_count, price) VALUES (?, ?, ?, ?, ?)",
   insertReservation: `INSERT INTO reservations (id, user_id, schedule_id, seat_no, price, status, expires_at, created_at)
     VALUES (?, ?, ?, ?, ?, 'held', ?, ?)`,
   endHold: "UPDATE reservations SET status = ? WHERE id = ? AND status = 'held'",
   payReservation: "UPDATE reservations SET status = 'paid', payment_id = ? WHERE id = ? AND status = 'held'",
-  setBalance: "INSERT INTO users (id, balance) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET balance = excluded.balance",
-  insertLedger: "INSERT INTO ledger (user_id, amount, kind, payment_id, created_at) VALUES (?, ?, ?, ?, ?)",
+  // Money is decided here, in SQL: a charge adds a ledger row only while the balance stays within
+  // its maximum, a payment only while the balance covers it (user, amount, then the check's
+  // parameters). The ledger's trigger moves the balance; its CHECK (balance >= 0) is the last word.
+  credit: `${LEDGER_INSERT}
+    SELECT CAST(? AS TEXT), CAST(? AS BIGINT), 'charge', NULL, CAST(? AS BIGINT)
+    WHERE COALESCE((SELECT balance FROM users WHERE id = ?), 0) + ? <= ?`,
+  debit: `${LEDGER_INSERT}
+    SELECT CAST(? AS TEXT), -CAST(? AS BIGINT), 'payment', CAST(? AS BIGINT), CAST(? AS BIGINT)
+    FROM users WHERE id = ? AND balance >= ?`,
   insertPayment: "INSERT INTO payments (id, user_id, amount, created_at) VALUES (?, ?, ?, ?)",
   // A key is free again 24 h after its first use, though its row may wait for the hourly prune:
   // the new record then replaces the lapsed one (a live one is always found before any work).
@@ -31,42 +44,102 @@ const WRITE_SQL = {
   markDrawn: "UPDATE onsales SET drawn_at = ? WHERE concert_id = ?",
   activateQueueToken: "UPDATE queue_tokens SET status = 'active', activated_at = ?, expires_at = ? WHERE token = ?",
   deleteQueueToken: "DELETE FROM queue_tokens WHERE token = ?",
-  setMeta: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+  setMeta: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 } as const;
 
 export type WriteName = keyof typeof WRITE_SQL;
 /** Bytes are a BLOB (a draw's order: its entry ids as 32 raw bytes each). */
-type Param = string | number | null | Uint8Array;
+export type Param = string | number | null | Uint8Array;
 /** One statement run: its name, then its parameters in the order of the SQL. Plain data, so it crosses threads cheaply. */
 export type WriteOp = [WriteName, ...Param[]];
+/** The writes of one commit() call: all of them commit, or (declined by a guard) none. */
+export type WriteUnit = WriteOp[];
 
-/** Writes that must change exactly one row: anything else means memory and disk disagree. */
-const MUST_CHANGE_ONE: ReadonlySet<WriteName> = new Set(["payReservation"]);
+/**
+ * Guards: statements that must change exactly one row, and the error their unit is answered
+ * with when they do not. A unit holding one runs in its own savepoint, so the database's "no"
+ * undoes that unit alone and the rest of the batch commits.
+ */
+export const GUARDS: Partial<Record<WriteName, ErrorCode>> = {
+  credit: "BALANCE_LIMIT",
+  debit: "INSUFFICIENT_BALANCE",
+  payReservation: "HOLD_EXPIRED",
+};
 
-/** The write statements of one connection, prepared once. */
+/** A unit the database refused: its index in the batch and why. */
+export interface Declined {
+  unit: number;
+  code: ErrorCode;
+  message: string;
+}
+
+/** What a batch's commit reports: how long it took and the units its guards declined (usually none). */
+export interface Committed {
+  seconds: number;
+  declined: Declined[];
+}
+
+export const isGuarded = (unit: WriteUnit): boolean => unit.some(([name]) => GUARDS[name] !== undefined);
+
+/** The refusal of a guard that changed `changes` rows, in words. */
+export function declinedBy(unit: number, op: WriteOp, changes: number): Declined {
+  const [name, ...params] = op;
+  return {
+    unit,
+    code: GUARDS[name]!,
+    message: `the database refused ${name}(${params.map((p) => JSON.stringify(p)).join(", ")}): ${changes} rows changed`,
+  };
+}
+
+/** Thrown inside a unit's savepoint to undo it. */
+class DeclinedUnit extends Error {
+  constructor(readonly declined: Declined) {
+    super(declined.message);
+  }
+}
+
+/** The write statements of one SQLite connection, prepared once. */
 export class WriteStatements {
   private readonly statements: Record<WriteName, Statement<Param[]>>;
-  private readonly applyAll: (ops: WriteOp[]) => void;
+  private readonly applyAll: (units: WriteUnit[]) => Declined[];
+  private readonly applyGuarded: (unit: WriteUnit, index: number) => void;
 
   constructor(db: Db) {
     this.statements = Object.fromEntries(
       Object.entries(WRITE_SQL).map(([name, sql]) => [name, db.prepare(sql)]),
     ) as Record<WriteName, Statement<Param[]>>;
-    this.applyAll = db.transaction((ops: WriteOp[]) => {
-      for (const op of ops) this.run(op);
+    // A transaction function called inside another one runs in a savepoint: a throw undoes it alone.
+    this.applyGuarded = db.transaction((unit: WriteUnit, index: number) => {
+      for (const op of unit) {
+        const changes = this.run(op);
+        if (GUARDS[op[0]] !== undefined && changes !== 1) throw new DeclinedUnit(declinedBy(index, op, changes));
+      }
+    });
+    this.applyAll = db.transaction((units: WriteUnit[]) => {
+      const declined: Declined[] = [];
+      units.forEach((unit, index) => {
+        if (!isGuarded(unit)) {
+          for (const op of unit) this.run(op);
+          return;
+        }
+        try {
+          this.applyGuarded(unit, index);
+        } catch (error) {
+          if (!(error instanceof DeclinedUnit)) throw error;
+          declined.push(error.declined);
+        }
+      });
+      return declined;
     });
   }
 
-  /** Runs `ops` in order in one transaction; throws (and rolls back all of them) if one fails. */
-  apply(ops: WriteOp[]): void {
-    this.applyAll(ops);
+  /** Runs `units` in order in one transaction; a declined unit is undone alone, any other failure undoes all. */
+  apply(units: WriteUnit[]): Declined[] {
+    return this.applyAll(units);
   }
 
-  private run(op: WriteOp): void {
+  private run(op: WriteOp): number {
     const [name, ...params] = op;
-    const result = this.statements[name].run(...params);
-    if (MUST_CHANGE_ONE.has(name) && result.changes !== 1) {
-      throw new Error(`${name}(${params.join(", ")}) changed ${result.changes} rows, not 1`);
-    }
+    return this.statements[name].run(...params).changes;
   }
 }

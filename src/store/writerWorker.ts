@@ -4,17 +4,17 @@
 // the one that failed, so they are refused, and the main thread stops the process.
 import { parentPort, workerData } from "node:worker_threads";
 import { type Durability, openConnection } from "./db.js";
-import { type WriteOp, WriteStatements } from "./writeStatements.js";
+import { type Declined, WriteStatements, type WriteUnit } from "./writeStatements.js";
 
 export interface WriterOptions {
   dataDir: string;
   durability: Durability;
 }
 
-export type ToWriter = { type: "batch"; ops: WriteOp[] } | { type: "close" };
+export type ToWriter = { type: "batch"; units: WriteUnit[] } | { type: "close" };
 export type FromWriter =
   | { type: "ready" }
-  | { type: "committed"; seconds: number }
+  | { type: "committed"; seconds: number; declined: Declined[] }
   | { type: "failed"; message: string; code?: string }
   | { type: "closed" };
 
@@ -39,14 +39,15 @@ port.on("message", (message: ToWriter) => {
     return;
   }
   const started = performance.now();
+  let declined: Declined[] = [];
   try {
-    if (message.ops.length > 0) writes.apply(message.ops);
+    if (message.units.length > 0) declined = writes.apply(message.units);
   } catch (error) {
     const { message: text, code } = error as { message?: string; code?: string };
     failure = { message: text ?? String(error), ...(code ? { code } : {}) };
     reply({ type: "failed", ...failure });
     return;
   }
-  reply({ type: "committed", seconds: (performance.now() - started) / 1000 });
+  reply({ type: "committed", seconds: (performance.now() - started) / 1000, declined });
 });
 reply({ type: "ready" });

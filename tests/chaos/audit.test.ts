@@ -62,7 +62,9 @@ test("the audit flags an acknowledged charge that is missing and a hold whose ex
 
 test("the audit flags a half-applied charge, a balance off its ledger and a seat taken twice", () => {
   const db = new Database(join(s.dataDir, "tickets.db"));
+  // A ledger row whose balance move was undone by hand: the balance is off its ledger.
   db.prepare("INSERT INTO ledger (user_id, amount, kind, created_at) VALUES (?, 70, 'charge', 0)").run(user);
+  db.prepare("UPDATE users SET balance = balance - 70 WHERE id = ?").run(user);
   db.prepare("DROP INDEX reservations_one_live_per_seat").run();
   db.prepare(
     "INSERT INTO reservations (user_id, schedule_id, seat_no, price, status, expires_at, created_at) VALUES ('x', 1, 3, 1000, 'paid', 0, 0)",

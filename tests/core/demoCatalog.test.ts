@@ -42,7 +42,7 @@ describe("the demo catalog", () => {
     expect(opensAt).toBeGreaterThanOrEqual(before + 120_000);
     expect(opensAt).toBeLessThanOrEqual(after + 120_000);
     expect(onSale.commitment).toMatch(/^[0-9a-f]{64}$/);
-    const [row] = s.core.storage.store.allOnSales();
+    const [row] = (await s.core.storage.store.reads.startupState()).onSales;
     expect(commitmentOf(row!.seed!)).toBe(onSale.commitment);
 
     // Its own room: a check-in now is the pre-queue, and the site token does not open its dates.

@@ -28,7 +28,7 @@ describe("Payments", () => {
     expect(s.core.actors.rooms.active).toBe(0);
     s = await s.restart();
     const { reservations, catalog, wallets } = s.core.actors;
-    expect(reservations.get("ann", 1, Date.now()).status).toBe("paid");
+    expect((await reservations.get("ann", 1, Date.now())).status).toBe("paid");
     expect(catalog.schedule(1).soldSeats).toBe(2);
     expect(wallets.balanceOf("ann")).toBe(300);
   });
@@ -40,7 +40,7 @@ describe("Payments", () => {
       code: "INSUFFICIENT_BALANCE",
     });
     expect(s.core.actors.wallets.balanceOf("ann")).toBe(150);
-    expect(s.core.actors.reservations.get("ann", 2, Date.now()).status).toBe("held");
+    expect((await s.core.actors.reservations.get("ann", 2, Date.now())).status).toBe("held");
   });
 
   it("one bad id fails the whole payment: someone else's, an unknown one, a paid one", async () => {

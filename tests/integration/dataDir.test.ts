@@ -236,10 +236,12 @@ describe("money at start", () => {
 
     const db = new Database(join(dataDir, "tickets.db"));
     db.prepare("UPDATE users SET balance = balance + 1 WHERE id = 'alice'").run();
-    // Ledger rows of a user without a balance row, and a balance without ledger rows.
+    // Ledger rows of a user without a balance row (the row the ledger's trigger made, deleted by
+    // hand), and a balance without ledger rows.
     db.prepare(
       "INSERT INTO ledger (user_id, amount, kind, payment_id, created_at) VALUES ('ghost', 30, 'charge', NULL, 0)",
     ).run();
+    db.prepare("DELETE FROM users WHERE id = 'ghost'").run();
     db.prepare("INSERT INTO users (id, balance) VALUES ('carol', 7)").run();
     db.close();
 

@@ -16,7 +16,6 @@ beforeEach(() => {
   db.exec(`
     INSERT INTO concerts (id, title, created_at) VALUES (1, 'c', 0);
     INSERT INTO schedules (id, concert_id, starts_at, seat_count, price) VALUES (1, 1, '2027-01-01', 10, 100);
-    INSERT INTO users (id, balance) VALUES ('u', 800);
     INSERT INTO ledger (user_id, amount, kind, payment_id, created_at) VALUES ('u', 1000, 'charge', NULL, 0);
     INSERT INTO ledger (user_id, amount, kind, payment_id, created_at) VALUES ('u', -100, 'payment', 1, 0);
     INSERT INTO ledger (user_id, amount, kind, payment_id, created_at) VALUES ('u', -100, 'payment', 2, 0);

@@ -8,10 +8,11 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/errors.js";
-import { CommitQueue } from "../../src/store/commitQueue.js";
+import { CommitQueue, DeclinedByDatabase } from "../../src/store/commitQueue.js";
 import { type Db, openDatabase } from "../../src/store/db.js";
 import { InlineWriter } from "../../src/store/inlineWriter.js";
-import { Store } from "../../src/store/store.js";
+import { sqliteStore } from "../../src/store/sqliteReads.js";
+import type { Store } from "../../src/store/store.js";
 import { ThreadWriter } from "../../src/store/threadWriter.js";
 import type { Writer } from "../../src/store/writer.js";
 
@@ -33,7 +34,8 @@ const onDisk = (sql: string) => {
     reader.close();
   }
 };
-const charge = (user: string, balance: number) => () => store.setBalance(user, balance);
+const charge = (user: string, amount: number) => () => store.credit(user, amount, 1_000_000_000, 0);
+const pay = (user: string, amount: number, paymentId: number) => () => store.debit(user, amount, paymentId, 0);
 
 type StartWriter = (dir: string, db: Db) => Promise<Writer>;
 const inPlace: StartWriter = async (_dir, db) => new InlineWriter(db);
@@ -44,7 +46,7 @@ function useCommitQueue(start: StartWriter): void {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "commit-queue-"));
     db = openDatabase(dir, "normal");
-    store = new Store(db);
+    store = sqliteStore(db);
     writer = await start(dir, db);
     fatal = [];
     sizes = [];
@@ -76,7 +78,7 @@ describe.each([
     expect(sizes).toEqual([2]);
     expect(seen).toEqual(['[{"id":"a"},{"id":"b"}]', '[{"id":"a"},{"id":"b"}]']);
     // The main thread's own connection reads what the writer committed.
-    expect(store.allBalances()).toEqual([
+    expect((await store.reads.startupState()).balances).toEqual([
       { id: "a", balance: 1 },
       { id: "b", balance: 2 },
     ]);
@@ -87,12 +89,12 @@ describe.each([
     const all: Promise<void>[] = [];
     for (let turn = 0; turn < 20; turn++) {
       // The same row each turn: the value on disk at the end says which batch committed last.
-      all.push(commits.commit(charge("u", turn)).then(() => void done.push(turn)));
+      all.push(commits.commit(() => store.setMeta("turn", String(turn))).then(() => void done.push(turn)));
       await nextTurn();
     }
     await Promise.all(all);
     expect(done).toEqual([...Array(20).keys()]);
-    expect(onDisk("SELECT balance FROM users")).toEqual([{ balance: 19 }]);
+    expect(onDisk("SELECT value FROM meta WHERE key = 'turn'")).toEqual([{ value: "19" }]);
     await commits.whenIdle();
   });
 
@@ -108,14 +110,55 @@ describe.each([
     expect(onDisk("SELECT balance FROM users WHERE id = 'late'")).toEqual([{ balance: 7 }]);
   });
 
+  it("a unit the database declines is undone alone and answered with its guard's code; the rest of the batch commits", async () => {
+    await commits.commit(charge("ann", 100));
+    const batch = [
+      commits.commit(charge("bo", 5)),
+      // ann has 100: the database refuses to take 150 (no ledger row, no balance change) ...
+      commits.commit(() => {
+        store.insertPayment(1, "ann", 150, 0);
+        pay("ann", 150, 1)();
+      }),
+      // ... a charge over BALANCE_MAX likewise, and a sale of a reservation not held on disk ...
+      commits.commit(() => store.credit("cy", 2_000, 1_000, 0)),
+      commits.commit(() => store.payReservation(999, 2)),
+      // ... while a payment the balance covers commits beside them.
+      commits.commit(pay("ann", 60, 3)),
+    ];
+    const results = await Promise.allSettled(batch);
+    expect(results.map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as DeclinedByDatabase).code))).toEqual([
+      "ok",
+      "INSUFFICIENT_BALANCE",
+      "BALANCE_LIMIT",
+      "HOLD_EXPIRED",
+      "ok",
+    ]);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(DeclinedByDatabase);
+    expect(sizes).toEqual([1, 5]);
+    expect(fatal).toEqual([]);
+    expect(onDisk("SELECT id, balance FROM users ORDER BY id")).toEqual([
+      { id: "ann", balance: 40 },
+      { id: "bo", balance: 5 },
+    ]);
+    expect(onDisk("SELECT id FROM payments")).toEqual([]);
+    expect(onDisk("SELECT user_id, amount FROM ledger ORDER BY id")).toEqual([
+      { user_id: "ann", amount: 100 },
+      { user_id: "bo", amount: 5 },
+      { user_id: "ann", amount: -60 },
+    ]);
+    await commits.commit(charge("after", 1));
+  });
+
   it("a failed batch rolls back whole, answers UNAVAILABLE, tells the owner once and stops later batches", async () => {
     const good = commits.commit(charge("kept", 1));
     await good;
-    // Paying a reservation that is not held on disk means memory and disk disagree.
+    // A schedule of a concert that does not exist breaks a foreign key: memory and disk disagree.
     // Settled as they come (in place, the doomed batch fails within the next turn).
     const doomed = Promise.allSettled([
       commits.commit(charge("rolled-back", 5)),
-      commits.commit(() => store.payReservation(999, 1)),
+      commits.commit(() =>
+        store.insertSchedule({ id: 1, concertId: 999, startsAt: "2030-01-01T00:00:00.000Z", seatCount: 1, price: 1 }),
+      ),
     ]);
     await nextTurn();
     const after = Promise.allSettled([commits.commit(charge("never", 9))]);
@@ -126,7 +169,7 @@ describe.each([
       expect(((result as PromiseRejectedResult).reason as ApiError).code).toBe("UNAVAILABLE");
     }
     expect(fatal).toHaveLength(1);
-    expect(String(fatal[0])).toContain("payReservation");
+    expect(String(fatal[0])).toContain("FOREIGN KEY");
     expect(onDisk("SELECT id FROM users ORDER BY id")).toEqual([{ id: "kept" }]);
     await expect(commits.commit(charge("refused", 1))).rejects.toMatchObject({ code: "UNAVAILABLE" });
     await expect(commits.afterPending()).rejects.toMatchObject({ code: "UNAVAILABLE" });
@@ -158,7 +201,7 @@ describe("the writer thread", () => {
   it("a writer thread that dies mid-batch fails that batch, which never reaches the disk", async () => {
     // Big enough that the thread is still applying it when it is stopped.
     const lost = commits.commit(() => {
-      for (let i = 0; i < 300_000; i++) store.setBalance(`bulk-${i}`, i);
+      for (let i = 0; i < 300_000; i++) store.credit(`bulk-${i}`, i + 1, 1_000_000_000, 0);
     });
     await nextTurn();
     await (writer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();

@@ -9,7 +9,8 @@ import { ApiError } from "../../src/errors.js";
 import { CommitQueue } from "../../src/store/commitQueue.js";
 import { type Db, openDatabase } from "../../src/store/db.js";
 import { InlineWriter } from "../../src/store/inlineWriter.js";
-import { Store } from "../../src/store/store.js";
+import { sqliteStore } from "../../src/store/sqliteReads.js";
+import type { Store } from "../../src/store/store.js";
 
 const OPEN: MoneySettings = { maxRecordsPerUser: 1_000_000, rate: { perSecond: 0, burst: 1 } };
 
@@ -25,7 +26,7 @@ describe("idempotency records", () => {
     runs = 0;
     dir = mkdtempSync(join(tmpdir(), "idempotency-"));
     db = openDatabase(dir, "normal");
-    store = new Store(db);
+    store = sqliteStore(db);
     commits = new CommitQueue(store, new InlineWriter(db), {
       onFatal: (error) => {
         throw error;

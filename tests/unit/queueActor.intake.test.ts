@@ -11,7 +11,8 @@ import type { ApiError } from "../../src/errors.js";
 import { CommitQueue } from "../../src/store/commitQueue.js";
 import { type Db, openDatabase } from "../../src/store/db.js";
 import { InlineWriter } from "../../src/store/inlineWriter.js";
-import { Store } from "../../src/store/store.js";
+import { sqliteStore } from "../../src/store/sqliteReads.js";
+import type { Store } from "../../src/store/store.js";
 import { ThreadWriter } from "../../src/store/threadWriter.js";
 
 const anyAddress = () => "198.51.100.7";
@@ -29,7 +30,7 @@ describe("queue actor intake", () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "intake-"));
     db = openDatabase(dir, "normal");
-    store = new Store(db);
+    store = sqliteStore(db);
     writer = await ThreadWriter.start(dir, "normal");
     const commits = new CommitQueue(store, writer, {
       onFatal: (error) => {
@@ -72,7 +73,7 @@ describe("queue actor intake", () => {
     });
     expect((await again).token).toBe(statuses[RUSH - 1]!.token);
     // Every token is durable once its check-in answered.
-    expect(store.allQueueTokens()).toHaveLength(RUSH);
+    expect((await store.reads.startupState()).queueTokens).toHaveLength(RUSH);
   });
 
   it("refuses check-ins still in the intake when the server stops", async () => {
@@ -84,7 +85,7 @@ describe("queue actor intake", () => {
     expect(refused.length).toBeGreaterThan(0);
     for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: "UNAVAILABLE" });
     // Those refused were never joined nor written.
-    expect(store.allQueueTokens()).toHaveLength(RUSH - refused.length);
+    expect((await store.reads.startupState()).queueTokens).toHaveLength(RUSH - refused.length);
   });
 });
 
@@ -96,7 +97,7 @@ describe("queue actor bounds", () => {
   function makeQueue(waitingMax: number, joinsPerAddress: AddressLimiter): QueueActor {
     dir = mkdtempSync(join(tmpdir(), "bounds-"));
     db = openDatabase(dir, "normal");
-    const store = new Store(db);
+    const store = sqliteStore(db);
     const commits = new CommitQueue(store, new InlineWriter(db), {
       onFatal: (error) => {
         throw error;

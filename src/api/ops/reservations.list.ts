@@ -13,7 +13,7 @@ export const reservationsList = defineOp({
     status: z.enum(["held", "paid", "all"]).default("all").describe("held: live holds; paid: sold; all: every one"),
   }),
   result: z.object({ reservations: z.array(reservationView.extend({ concertId: id })) }),
-  handle({ status }, { actors, userId, now }) {
-    return { reservations: actors.reservations.list(userId, status, now) };
+  async handle({ status }, { actors, userId, now }) {
+    return { reservations: await actors.reservations.list(userId, status, now) };
   },
 });

@@ -4,3 +4,5 @@
 export const up = `
 DROP INDEX IF EXISTS reservations_live;
 `;
+
+export const postgres = up;

@@ -5,3 +5,5 @@
 export const up = `
 DROP INDEX IF EXISTS ledger_by_user;
 `;
+
+export const postgres = up;

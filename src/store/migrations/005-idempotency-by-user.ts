@@ -4,3 +4,5 @@
 export const up = `
 CREATE INDEX idempotency_by_user_age ON idempotency(user_id, created_at);
 `;
+
+export const postgres = up;

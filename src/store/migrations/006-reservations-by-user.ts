@@ -3,3 +3,5 @@
 export const up = `
 CREATE INDEX reservations_by_user ON reservations(user_id, id);
 `;
+
+export const postgres = up;

@@ -41,3 +41,33 @@ INSERT INTO queue_tokens_by_room (token, room, user_id, seq, status, joined_at, 
 DROP TABLE queue_tokens;
 ALTER TABLE queue_tokens_by_room RENAME TO queue_tokens;
 `;
+
+/** The same in PostgreSQL, where the draw's order is BYTEA (SQLite keeps the bytes in its TEXT column). */
+export const postgres = `
+CREATE TABLE onsales (
+  concert_id  BIGINT  PRIMARY KEY REFERENCES concerts(id),
+  opens_at    BIGINT,
+  active_max  INTEGER CHECK (active_max > 0),
+  paused      INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+  seed        TEXT,
+  commitment  TEXT,
+  drawn_at    BIGINT
+);
+
+CREATE TABLE draws (
+  concert_id  BIGINT  PRIMARY KEY REFERENCES concerts(id),
+  entries     BYTEA   NOT NULL
+);
+
+ALTER TABLE concerts ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
+ALTER TABLE schedules ADD COLUMN time_zone TEXT;
+
+ALTER TABLE queue_tokens DROP CONSTRAINT queue_tokens_user_id_key;
+ALTER TABLE queue_tokens DROP CONSTRAINT queue_tokens_status_check;
+ALTER TABLE queue_tokens ADD COLUMN room BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE queue_tokens ALTER COLUMN room DROP DEFAULT;
+ALTER TABLE queue_tokens ADD COLUMN draw_key TEXT;
+ALTER TABLE queue_tokens ADD COLUMN last_seen_at BIGINT;
+ALTER TABLE queue_tokens ADD CONSTRAINT queue_tokens_status_check CHECK (status IN ('pre', 'waiting', 'active'));
+ALTER TABLE queue_tokens ADD CONSTRAINT queue_tokens_room_user_id_key UNIQUE (room, user_id);
+`;

@@ -1,4 +1,5 @@
-// The ordered list of schema migrations; the database's user_version is the number applied.
+// The ordered list of schema migrations, one list for both stores: each has its SQLite and its
+// PostgreSQL form. SQLite's user_version, PostgreSQL's schema_version table, is the number applied.
 import * as initial from "./001-initial.js";
 import * as oneLiveIndex from "./002-one-index-for-live-seats.js";
 import * as noLedgerIndex from "./003-no-ledger-index.js";
@@ -6,13 +7,21 @@ import * as meta from "./004-meta.js";
 import * as idempotencyByUser from "./005-idempotency-by-user.js";
 import * as reservationsByUser from "./006-reservations-by-user.js";
 import * as onsales from "./007-onsales.js";
+import * as moneyInTheLedger from "./008-money-in-the-ledger.js";
 
-export const migrations: readonly { version: number; up: string }[] = [
-  { version: 1, up: initial.up },
-  { version: 2, up: oneLiveIndex.up },
-  { version: 3, up: noLedgerIndex.up },
-  { version: 4, up: meta.up },
-  { version: 5, up: idempotencyByUser.up },
-  { version: 6, up: reservationsByUser.up },
-  { version: 7, up: onsales.up },
-];
+export interface Migration {
+  version: number;
+  sqlite: string;
+  postgres: string;
+}
+
+export const migrations: readonly Migration[] = [
+  initial,
+  oneLiveIndex,
+  noLedgerIndex,
+  meta,
+  idempotencyByUser,
+  reservationsByUser,
+  onsales,
+  moneyInTheLedger,
+].map((migration, index) => ({ version: index + 1, sqlite: migration.up, postgres: migration.postgres }));

@@ -1,0 +1,87 @@
+// Opens PostgreSQL (DATABASE_URL) at start-up: connects (retrying for DATABASE_CONNECT_TIMEOUT_S,
+// then exit 1), takes the database's advisory lock (a second server on it exits 2), brings the
+// schema up to date, records the start, and checks that balances match the ledger.
+import type { Config } from "../../config.js";
+import type { Logger } from "../../log.js";
+import { StartupError } from "../../startupError.js";
+import { checkBalancesMatchLedger } from "../ledgerCheck.js";
+import type { Storage } from "../openStorage.js";
+import { Store } from "../store.js";
+import { connect, redacted, type Sql } from "./connect.js";
+import { migrate } from "./migrate.js";
+import { PostgresReads } from "./reads.js";
+import { PostgresWriter } from "./writer.js";
+
+/** The advisory lock one server holds on its database for as long as it runs (a constant: "tickets"). */
+export const SERVER_LOCK = 7_215_000;
+
+const RETRY_EVERY_MS = 500;
+
+export async function openPostgresStorage(config: Config, log: Logger): Promise<Storage> {
+  const url = config.databaseUrl!;
+  const where = redacted(url);
+  let lost: string | undefined;
+  // The lock's own connection: the lock lasts as long as it does, so its end is the end of trust.
+  const lockSql = connect(url, {
+    max: 1,
+    onclose: () => {
+      lost ??= "the connection holding the database's lock was lost";
+    },
+  });
+  const writeSql = connect(url, { max: 1 });
+  const readSql = connect(url, { max: 4 });
+  const closeAll = () => Promise.allSettled([lockSql, writeSql, readSql].map((sql) => sql.end({ timeout: 5 })));
+  try {
+    await waitForDatabase(lockSql, where, config.databaseConnectTimeoutSeconds, log);
+    const [{ locked } = { locked: false }] = await lockSql<{ locked: boolean }[]>`
+      SELECT pg_try_advisory_lock(${SERVER_LOCK}) AS locked`;
+    if (!locked) {
+      throw new StartupError(
+        `another server is using the PostgreSQL database ${where} (its advisory lock ${SERVER_LOCK} is held)`,
+        2,
+      );
+    }
+    const version = await migrate(writeSql);
+    const writer = new PostgresWriter(writeSql);
+    const store = new Store(new PostgresReads(readSql), async (units) => (await writer.write(units)).declined);
+    await store.recordStart(Date.now());
+    const ms = await checkBalancesMatchLedger(store);
+    log.info(
+      { database: where, schemaVersion: version, ms: Math.round(ms) },
+      "PostgreSQL open; balances match the ledger",
+    );
+    return {
+      store,
+      kind: "postgres",
+      openWriter: async () => writer,
+      problem: () => lost,
+      async close() {
+        await writer.close();
+        lost ??= "closed";
+        await closeAll();
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    if (error instanceof StartupError) throw error;
+    throw new StartupError(`cannot use the PostgreSQL database ${where}: ${(error as Error).message}`, 1);
+  }
+}
+
+/** Retries a first query until PostgreSQL answers, for `seconds`; then a StartupError (exit 1). */
+async function waitForDatabase(sql: Sql, where: string, seconds: number, log: Logger): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql`SELECT 1`;
+      return;
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (Date.now() + RETRY_EVERY_MS > deadline) {
+        throw new StartupError(`cannot connect to PostgreSQL at ${where} after ${seconds} s: ${reason}`, 1);
+      }
+      if (attempt === 1) log.warn({ database: where, reason }, "PostgreSQL does not answer yet; retrying");
+      await new Promise((done) => setTimeout(done, RETRY_EVERY_MS));
+    }
+  }
+}

@@ -1,0 +1,140 @@
+// The reads of the PostgreSQL store, on their own small pool (the writer's connection is busy
+// with transactions). Aliases are quoted: PostgreSQL folds unquoted names to lower case.
+import {
+  type BalanceOffLedger,
+  drawEntriesOf,
+  type IdempotencyRow,
+  type MaxIds,
+  type OnSaleRow,
+  type QueueTokenRow,
+  type ReservationFilter,
+  type ReservationRow,
+  type StartupState,
+  type StoreReads,
+} from "../store.js";
+import type { Sql } from "./connect.js";
+
+const RESERVATION_COLUMNS = `id, user_id AS "userId", schedule_id AS "scheduleId", seat_no AS "seatNo", price,
+  status, expires_at AS "expiresAt", created_at AS "createdAt", payment_id AS "paymentId"`;
+
+const FILTERS: Record<ReservationFilter, string> = {
+  all: "",
+  // Held means held on disk and not past its expiry.
+  held: "AND status = 'held' AND expires_at > $2",
+  paid: "AND status = 'paid'",
+};
+
+export class PostgresReads implements StoreReads {
+  constructor(private readonly sql: Sql) {}
+
+  private rows<T>(query: string, params: (string | number)[] = []): Promise<T[]> {
+    return this.sql.unsafe(query, params, { prepare: true }) as unknown as Promise<T[]>;
+  }
+
+  async startupState(): Promise<StartupState> {
+    // One snapshot for all of them: a repeatable-read, read-only transaction.
+    return this.sql.begin("isolation level repeatable read read only", async (tx) => {
+      const rows = <T>(query: string) => tx.unsafe(query) as unknown as Promise<T[]>;
+      const [concerts, schedules, liveReservations, balances, queueTokens, onSales, [maxIds]] = await Promise.all([
+        rows<StartupState["concerts"][number]>(`SELECT id, title, time_zone AS "timeZone" FROM concerts ORDER BY id`),
+        rows<StartupState["schedules"][number]>(
+          `SELECT id, concert_id AS "concertId", starts_at AS "startsAt", seat_count AS "seatCount", price
+           FROM schedules ORDER BY id`,
+        ),
+        rows<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE status IN ('held', 'paid')`),
+        rows<StartupState["balances"][number]>("SELECT id, balance FROM users"),
+        rows<QueueTokenRow>(
+          `SELECT token, room, user_id AS "userId", seq, status, draw_key AS "drawKey", joined_at AS "joinedAt",
+             last_seen_at AS "lastSeenAt", activated_at AS "activatedAt", expires_at AS "expiresAt"
+           FROM queue_tokens ORDER BY seq`,
+        ),
+        rows<Omit<OnSaleRow, "paused"> & { paused: number }>(
+          `SELECT concert_id AS "concertId", opens_at AS "opensAt", active_max AS "activeMax", paused, seed,
+             commitment, drawn_at AS "drawnAt" FROM onsales`,
+        ),
+        rows<MaxIds>(MAX_IDS),
+      ]);
+      return {
+        concerts: [...concerts],
+        schedules: [...schedules],
+        liveReservations: [...liveReservations],
+        balances: [...balances],
+        queueTokens: [...queueTokens],
+        onSales: onSales.map((row) => ({ ...row, paused: row.paused === 1 })),
+        maxIds: { ...maxIds! },
+      };
+    });
+  }
+
+  async concertCount(): Promise<number> {
+    const [row] = await this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM concerts");
+    return row!.n;
+  }
+
+  async maxIds(): Promise<MaxIds> {
+    const [row] = await this.rows<MaxIds>(MAX_IDS);
+    return { ...row! };
+  }
+
+  async reservationById(id: number): Promise<ReservationRow | undefined> {
+    const [row] = await this.rows<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = $1`, [
+      id,
+    ]);
+    return row === undefined ? undefined : { ...row };
+  }
+
+  async reservationsOf(
+    userId: string,
+    filter: ReservationFilter,
+    now: number,
+    limit: number,
+  ): Promise<ReservationRow[]> {
+    const params = filter === "held" ? [userId, now, limit] : [userId, limit];
+    const rows = await this.rows<ReservationRow>(
+      `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE user_id = $1 ${FILTERS[filter]}
+       ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return [...rows];
+  }
+
+  async idempotencyRecord(userId: string, key: string): Promise<IdempotencyRow | undefined> {
+    const [row] = await this.rows<IdempotencyRow>(
+      `SELECT user_id AS "userId", key, fingerprint, status, response, created_at AS "createdAt"
+       FROM idempotency WHERE user_id = $1 AND key = $2`,
+      [userId, key],
+    );
+    return row === undefined ? undefined : { ...row };
+  }
+
+  async idempotencyLiveCount(userId: string, since: number): Promise<{ live: number; oldest: number } | undefined> {
+    const [row] = await this.rows<{ live: number; oldest: number | null }>(
+      `SELECT COUNT(*) AS live, MIN(created_at) AS oldest FROM idempotency WHERE user_id = $1 AND created_at >= $2`,
+      [userId, since],
+    );
+    return row === undefined || row.oldest === null ? undefined : { live: row.live, oldest: row.oldest };
+  }
+
+  async drawEntries(concertId: number): Promise<string[] | undefined> {
+    const [row] = await this.rows<{ entries: Uint8Array }>("SELECT entries FROM draws WHERE concert_id = $1", [
+      concertId,
+    ]);
+    return row === undefined ? undefined : drawEntriesOf(row.entries);
+  }
+
+  async balancesOffLedger(): Promise<BalanceOffLedger[]> {
+    const rows = await this.rows<BalanceOffLedger & { hasRow: number }>(
+      `SELECT user_id AS "userId", MAX(has_row) AS "hasRow", SUM(balance)::bigint AS balance, SUM(amount)::bigint AS ledger
+       FROM (SELECT id AS user_id, balance, 0::bigint AS amount, 1 AS has_row FROM users
+             UNION ALL SELECT user_id, 0, amount, 0 FROM ledger) AS money
+       GROUP BY user_id HAVING SUM(balance) <> SUM(amount) ORDER BY user_id`,
+    );
+    return rows.map(({ userId, hasRow, balance, ledger }) => ({ userId, balance: hasRow ? balance : null, ledger }));
+  }
+}
+
+const MAX_IDS = `SELECT
+  (SELECT COALESCE(MAX(id), 0) FROM concerts) AS concert,
+  (SELECT COALESCE(MAX(id), 0) FROM schedules) AS schedule,
+  (SELECT COALESCE(MAX(id), 0) FROM reservations) AS reservation,
+  (SELECT COALESCE(MAX(id), 0) FROM payments) AS payment`;
