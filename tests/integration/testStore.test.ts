@@ -25,14 +25,14 @@ function childEnv(server: TestServer): Record<string, string> {
 }
 
 describe("the store a test server runs on", () => {
-  onlyOn("sqlite", "checks that no DATABASE_URL is set").it("on SQLite the server gets no DATABASE_URL", async () => {
+  onlyOn("sqlite", "checks that no DATABASE_URL is set").test("on SQLite the server gets no DATABASE_URL", async () => {
     const s = await startServer();
     started.push(s);
     expect(s.databaseUrl).toBeUndefined();
     expect(childEnv(s).DATABASE_URL).toBeUndefined();
   });
 
-  onlyOn("postgres", "checks the database a server gets").it(
+  onlyOn("postgres", "checks the database a server gets").test(
     "on PostgreSQL the server gets its own database, the same one after a restart on its data dir, dropped by cleanup",
     async () => {
       expect(testStore()).toBe("postgres");
