@@ -1,11 +1,16 @@
 // Starts the real server (dist/src/main.js, built by `npm test`'s pretest) as a child process on
-// port 0 and gives tests its address, its secrets and helpers to mint user JWTs.
+// port 0 and gives tests its address, its secrets and helpers to mint user JWTs. Under
+// TEST_STORE=postgres it also gives the server a database of its own on the run's cluster.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { createDatabase, databaseUrl, dropDatabase } from "./postgres.js";
+import { postgresAdminUrl, testStore } from "./testStore.js";
+
+export { testStore } from "./testStore.js";
 
 /** The project root: the nearest folder above this file with a package.json (works from dist/ too). */
 function projectRoot(): string {
@@ -32,6 +37,8 @@ export interface TestServer {
   url: string; // http://127.0.0.1:PORT
   wsUrl: string; // ws://127.0.0.1:PORT/v1/ws
   dataDir: string;
+  /** The server's DATABASE_URL (TEST_STORE=postgres): audit or tamper with its tables. Undefined on SQLite. */
+  databaseUrl: string | undefined;
   authSecret: string;
   adminToken: string;
   child: ChildProcess;
@@ -41,8 +48,12 @@ export interface TestServer {
   stop(): Promise<number | null>;
   /** SIGKILL and wait for the process to be gone. */
   kill(): Promise<void>;
-  /** Remove the data directory (call after stop/kill when done). */
-  cleanup(): void;
+  /**
+   * Remove the data directory and drop its database, if any (call after stop/kill when done).
+   * The drop finishes in the background unless awaited; the postgres project's worker setup
+   * waits for every drop before a file ends.
+   */
+  cleanup(): Promise<void>;
 }
 
 /** startServer's failure when the process exits before it listens: its exit code and all it printed. */
@@ -58,8 +69,42 @@ export class ServerExitedError extends Error {
 export const TEST_AUTH_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 
+/** The database of a data dir: the same dir (a restart) gets the same database. */
+export function databaseNameFor(dataDir: string): string {
+  return `t_${createHash("sha256").update(resolve(dataDir)).digest("hex").slice(0, 16)}`;
+}
+
+// Drops still running, by database: a data dir started again right after its cleanup must not
+// have its new database dropped under it.
+const pendingDrops = new Map<string, Promise<void>>();
+
+/** Waits for every database drop that cleanup() started. */
+export async function settleDatabaseDrops(): Promise<void> {
+  await Promise.all(pendingDrops.values());
+}
+
+/** Creates the data dir's database on the run's cluster unless it exists (a restart keeps its data). */
+async function testDatabase(dataDir: string): Promise<string> {
+  const name = databaseNameFor(dataDir);
+  await pendingDrops.get(name);
+  await createDatabase(postgresAdminUrl(), name);
+  return name;
+}
+
+function dropTestDatabase(name: string): Promise<void> {
+  let drop = pendingDrops.get(name);
+  if (!drop) {
+    drop = dropDatabase(postgresAdminUrl(), name)
+      .catch(() => {}) // a test that dropped it itself, or a cluster already gone
+      .finally(() => pendingDrops.delete(name));
+    pendingDrops.set(name, drop);
+  }
+  return drop;
+}
+
 export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ticketing-test-"));
+  const database = testStore() === "postgres" ? await testDatabase(dataDir) : undefined;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "/tmp",
@@ -70,6 +115,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     AUTH_SECRET: TEST_AUTH_SECRET,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     LOG_LEVEL: "info",
+    ...(database ? { DATABASE_URL: databaseUrl(postgresAdminUrl(), database) } : {}),
     ...options.env,
   };
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main ?? MAIN], {
@@ -103,6 +149,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
     dataDir,
+    databaseUrl: env.DATABASE_URL,
     authSecret: env.AUTH_SECRET!,
     adminToken: env.ADMIN_TOKEN!,
     child,
@@ -119,6 +166,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     },
     cleanup() {
       rmSync(dataDir, { recursive: true, force: true });
+      return database ? dropTestDatabase(database) : Promise.resolve();
     },
   };
 }

@@ -4,9 +4,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/db.js";
 import { runBackup } from "../helpers/backupCommand.js";
+import { onlyOn } from "../helpers/onlyOn.js";
 
 const workDir = mkdtempSync(join(tmpdir(), "ticketing-backup-refusals-"));
 const dataDir = join(workDir, "data");
@@ -17,7 +18,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-describe("backup refusals", () => {
+onlyOn("sqlite", "npm run backup copies tickets.db").describe("backup refusals", () => {
   it.each([[[]], [["a.db", "b.db"]], [["--overwrite", "a.db"]]])(
     "exits 2 with the usage for arguments %j",
     async (args) => {

@@ -5,11 +5,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, expect, test } from "vitest";
+import { afterAll, expect } from "vitest";
 import { openDatabase } from "../../src/store/db.js";
 import { runBackup } from "../helpers/backupCommand.js";
 import { type Mutation, startBookingLoad } from "../helpers/bookingLoad.js";
 import { activeToken, createConcert, http } from "../helpers/client.js";
+import { onlyOn } from "../helpers/onlyOn.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 // Rate limits being added elsewhere must not shape this load.
@@ -36,6 +37,8 @@ async function waitUntil(condition: () => boolean): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+// The test runs on SQLite only; a PostgreSQL database is backed up with PostgreSQL's own tools.
+const { test } = onlyOn("sqlite", "npm run backup copies tickets.db");
 const workDir = mkdtempSync(join(tmpdir(), "ticketing-backup-"));
 const servers: TestServer[] = [];
 

@@ -16,8 +16,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, expect, test } from "vitest";
 import { http } from "../helpers/client.js";
+import { onlyOn } from "../helpers/onlyOn.js";
 import { ServerExitedError, type ServerOptions, startServer, type TestServer } from "../helpers/server.js";
 
 const ENV = { RATE_LIMIT_PER_SECOND: "0", MONEY_RATE_PER_SECOND: "0" };
@@ -81,7 +82,7 @@ function onDisk<T>(dataDir: string, read: (db: Database.Database) => T): T {
 
 const NO_STACK_TRACE = /^\s+at /m;
 
-describe("one server per DATA_DIR", () => {
+onlyOn("sqlite", "the lock and the checks are on tickets.db").describe("one server per DATA_DIR", () => {
   test("a second server on the same DATA_DIR exits 2 naming the directory; the first keeps serving and its data is intact", async () => {
     const dataDir = newDataDir();
     const first = await start(dataDir);
@@ -124,7 +125,7 @@ describe("one server per DATA_DIR", () => {
   });
 });
 
-describe("the database file deleted or replaced under a running server", () => {
+onlyOn("sqlite", "deletes tickets.db").describe("the database file deleted or replaced under a running server", () => {
   // The check sits where both writers go through: in place (normal) and on the writer thread (full).
   test.each(["normal", "full"])(
     "deleted (DURABILITY=%s): /healthz answers 503 with Retry-After, the next charge 503 UNAVAILABLE, and the process exits 1",
@@ -163,7 +164,7 @@ describe("the database file deleted or replaced under a running server", () => {
   });
 });
 
-describe("no new empty database where one existed", () => {
+onlyOn("sqlite", "deletes and replaces tickets.db").describe("no new empty database where one existed", () => {
   test("after tickets.db is deleted a restart refuses (exit 1) until ALLOW_NEW_DATABASE=1, which starts empty and moves the orphaned WAL aside", async () => {
     const dataDir = newDataDir();
     const first = await start(dataDir);
@@ -226,7 +227,7 @@ describe("no new empty database where one existed", () => {
   });
 });
 
-describe("money at start", () => {
+onlyOn("sqlite", "tampers with tickets.db; to port with server.databaseUrl").describe("money at start", () => {
   test("a balance that differs from its ledger stops the start with exit 1, naming how many users and which", async () => {
     const dataDir = newDataDir();
     const first = await start(dataDir);
@@ -254,7 +255,7 @@ describe("money at start", () => {
   });
 });
 
-describe("file modes", () => {
+onlyOn("sqlite", "modes of the tickets.db files").describe("file modes", () => {
   const FILES = ["tickets.db", "tickets.db-wal", "tickets.db-shm", "tickets.db.marker", "tickets.lock"];
   const modes = (dataDir: string) =>
     Object.fromEntries(FILES.map((name) => [name, (statSync(join(dataDir, name)).mode & 0o777).toString(8)]));

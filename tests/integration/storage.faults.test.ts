@@ -9,6 +9,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, test } from "vitest";
 import { http } from "../helpers/client.js";
+import { onlyOn } from "../helpers/onlyOn.js";
 import { ServerExitedError, startServer, type TestServer } from "../helpers/server.js";
 
 const ENV = { RATE_LIMIT_PER_SECOND: "0", MONEY_RATE_PER_SECOND: "0" };
@@ -36,6 +37,8 @@ const canMount = (() => {
   rmSync(dir, { recursive: true, force: true });
   return true;
 })();
+// A full or read-only disk under DATA_DIR only reaches a database whose files live there.
+const sqliteFiles = onlyOn("sqlite", "fills and freezes the file system of tickets.db");
 
 afterAll(async () => {
   for (const server of servers) await server.kill();
@@ -91,7 +94,7 @@ function exitCode(server: TestServer): Promise<number | null> {
   return new Promise((done) => server.child.once("exit", (code) => done(code)));
 }
 
-describe.skipIf(!canMount)("storage faults (tmpfs; needs root)", () => {
+describe.skipIf(!canMount || sqliteFiles.skip)(sqliteFiles.title("storage faults (tmpfs; needs root)"), () => {
   // DURABILITY=full commits on the writer thread, normal in place: both must fail the same way.
   test.each(["normal", "full"])(
     "a full disk (DURABILITY=%s): mutations fail with 503 UNAVAILABLE, the process exits 1, and a restart shows exactly the acknowledged charges",
@@ -193,7 +196,7 @@ describe.skipIf(!canMount)("storage faults (tmpfs; needs root)", () => {
   }, 60_000);
 });
 
-describe("WAL checkpointing", () => {
+onlyOn("sqlite", "the -wal file of tickets.db").describe("WAL checkpointing", () => {
   test("under constant writes the -wal file stays bounded (wal_autocheckpoint is effective)", async () => {
     const server = await start();
     const wal = join(server.dataDir, "tickets.db-wal");
