@@ -31,7 +31,9 @@ export async function exchange(port: number, requests: RawRequest[]): Promise<Ra
   const data = await new Promise<Buffer>((done, fail) => {
     const chunks: Buffer[] = [];
     const socket = connect(port, "127.0.0.1", () => {
-      socket.end(requests.map((request, i) => requestBytes(request, i === requests.length - 1)).join(""));
+      // No half-close: a server may take a request whose reply is asynchronous (a database read)
+      // for abandoned when the client ends its side first. The last request asks for the close.
+      socket.write(requests.map((request, i) => requestBytes(request, i === requests.length - 1)).join(""));
     });
     const timer = setTimeout(() => {
       socket.destroy();
