@@ -20,12 +20,13 @@ const RETRY_EVERY_MS = 500;
 export async function openPostgresStorage(config: Config, log: Logger): Promise<Storage> {
   const url = config.databaseUrl!;
   const where = redacted(url);
+  let holding = false;
   let lost: string | undefined;
   // The lock's own connection: the lock lasts as long as it does, so its end is the end of trust.
   const lockSql = connect(url, {
     max: 1,
     onclose: () => {
-      lost ??= "the connection holding the database's lock was lost";
+      if (holding) lost ??= "the connection holding the database's lock was lost";
     },
   });
   const writeSql = connect(url, { max: 1 });
@@ -35,6 +36,7 @@ export async function openPostgresStorage(config: Config, log: Logger): Promise<
     await waitForDatabase(lockSql, where, config.databaseConnectTimeoutSeconds, log);
     const [{ locked } = { locked: false }] = await lockSql<{ locked: boolean }[]>`
       SELECT pg_try_advisory_lock(${SERVER_LOCK}) AS locked`;
+    holding = locked;
     if (!locked) {
       throw new StartupError(
         `another server is using the PostgreSQL database ${where} (its advisory lock ${SERVER_LOCK} is held)`,
