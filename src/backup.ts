@@ -5,7 +5,8 @@ import { BackupError, backupDatabase } from "./store/backup.js";
 const USAGE = `usage: npm run backup -- [--force] <file>
   Writes a consistent, self-contained copy of $DATA_DIR/tickets.db (DATA_DIR as for the server,
   default ./data) to <file>, mode 0600, while the server keeps running. --force replaces <file>.
-  Exit codes: 0 written and checked, 1 not written, 2 bad usage.`;
+  Exit codes: 0 written and checked, 1 not written, 2 bad usage.
+  With DATABASE_URL set the state is in PostgreSQL: back it up with pg_dump (docs/postgres.md).`;
 
 function parseArguments(args: string[]): { file: string; force: boolean } | "help" | undefined {
   let force = false;
@@ -27,6 +28,13 @@ async function main(): Promise<number> {
   }
   if (args === undefined) {
     process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  if (process.env.DATABASE_URL) {
+    process.stderr.write(
+      "backup: DATABASE_URL is set, so the state is in PostgreSQL, not in DATA_DIR: back it up with pg_dump " +
+        "(docs/postgres.md, Backups)\n",
+    );
     return 2;
   }
   try {

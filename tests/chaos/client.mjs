@@ -47,6 +47,9 @@ async function call(user, method, path, { body, queueToken, key } = {}) {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      // A request to a server killed mid-exchange can be left unsettled by fetch on a loaded
+      // machine (the client then exited 13, its top-level await unsettled): give up after 10 s.
+      signal: AbortSignal.timeout(10_000),
     });
     text = await response.text();
   } catch {
@@ -150,6 +153,8 @@ async function drive(user) {
 }
 
 const states = users.map((id) => ({ id, queueToken: undefined, holds: [], acked: [] }));
+// AbortSignal.timeout's timers do not keep the process alive: this does, until every user is done.
+const keepAlive = setInterval(() => {}, 1000);
 await Promise.all(
   states.map((user) =>
     drive(user).catch((error) => {
@@ -157,4 +162,5 @@ await Promise.all(
     }),
   ),
 );
+clearInterval(keepAlive);
 closeSync(log);

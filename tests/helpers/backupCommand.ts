@@ -13,9 +13,13 @@ export interface BackupRun {
   exitedAt: number;
 }
 
-/** The command with only PATH and DATA_DIR in its environment (DATA_DIR left out when undefined). */
-export function runBackup(dataDir: string | undefined, args: string[]): Promise<BackupRun> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "" };
+/** The command with only PATH and DATA_DIR (left out when undefined) in its environment, plus `extraEnv`. */
+export function runBackup(
+  dataDir: string | undefined,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<BackupRun> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "", ...extraEnv };
   if (dataDir !== undefined) env.DATA_DIR = dataDir;
   const spawnedAt = Date.now();
   const child = spawn(process.execPath, [BACKUP, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -12,6 +12,7 @@ import { migrate } from "../../src/store/postgres/migrate.js";
 import { PostgresReads } from "../../src/store/postgres/reads.js";
 import { PostgresWriter } from "../../src/store/postgres/writer.js";
 import { Store } from "../../src/store/store.js";
+import { runBackup } from "../helpers/backupCommand.js";
 import { activeToken, createConcert, http } from "../helpers/client.js";
 import { onlyOn } from "../helpers/onlyOn.js";
 import { createDatabase, databaseUrl, dropDatabase, type PostgresCluster, startPostgres } from "../helpers/postgres.js";
@@ -49,6 +50,17 @@ pg.describe("one server per database", () => {
       first.cleanup();
     }
   });
+});
+
+pg.test("npm run backup refuses with DATABASE_URL set and points at pg_dump", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "pg-backup-"));
+  try {
+    const run = await runBackup(dataDir, [join(dataDir, "copy.db")], { DATABASE_URL: postgresAdminUrl() });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("back it up with pg_dump");
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 pg.describe("starting without PostgreSQL", () => {
