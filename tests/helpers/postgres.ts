@@ -1,7 +1,18 @@
 // A private, throw-away PostgreSQL cluster for tests and benchmarks: initdb into a temp dir, start it
 // on a free port, kill -9 and restart it, drop it; plus creating and dropping databases on it.
-import { execFile } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,7 +54,7 @@ export interface PostgresCluster {
   binDir: string;
   /** `PostgreSQL 15.18`. */
   version: string;
-  /** pg_ctl stop -m fast, then delete the whole temp dir. */
+  /** Fast shutdown (SIGINT, as pg_ctl stop -m fast), then delete the whole temp dir. */
   stop(): Promise<void>;
   /** SIGKILL the postmaster (a crash); the data dir stays for restart(). */
   kill(): Promise<void>;
@@ -96,8 +107,8 @@ function postmasterPid(dataDir: string): number | undefined {
 function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
-  } catch {
-    return true;
+  } catch (error: any) {
+    return error?.code !== "EPERM"; // EPERM: alive, another user's
   }
   try {
     return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? false;
@@ -114,6 +125,8 @@ async function reapOrphans(binDir: string): Promise<void> {
     const dir = join(tmpdir(), name);
     let owner: number;
     try {
+      // Only this user's runs: another user's owner may be alive where we cannot see it.
+      if (statSync(join(dir, "owner.pid")).uid !== process.getuid?.()) continue;
       owner = Number(readFileSync(join(dir, "owner.pid"), "utf8"));
     } catch {
       continue; // being created, or not ours
@@ -123,6 +136,59 @@ async function reapOrphans(binDir: string): Promise<void> {
       await runPg(binDir, "pg_ctl", ["stop", "-m", "immediate", "-D", join(dir, "data")]).catch(() => {});
     }
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** postmaster.pid's lines: 1 the pid, 8 the status ("ready" once it accepts connections). */
+function postmasterStatus(dataDir: string): { pid: number; ready: boolean } | undefined {
+  try {
+    const lines = readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n");
+    return { pid: Number(lines[0]), ready: lines[7]?.trim() === "ready" };
+  } catch {
+    return undefined;
+  }
+}
+
+const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+
+/**
+ * Runs the postmaster as a child of this process (through runuser when root), not daemonized by
+ * pg_ctl: a killed postmaster is then reaped at once, so a restart need not wait for a slow init
+ * to reap the zombie whose pid the lock file still names; and Ctrl-C reaches it (a fast shutdown).
+ * Resolves once it accepts connections; rejects with its log when it exits first.
+ */
+async function launchPostmaster(binDir: string, dataDir: string, flags: string[], logFile: string) {
+  const log = openSync(logFile, "a");
+  const postgresBin = join(binDir, "postgres");
+  const child = asRoot
+    ? spawn("runuser", ["-u", "postgres", "--", postgresBin, "-D", dataDir, ...flags], { stdio: ["ignore", log, log] })
+    : spawn(postgresBin, ["-D", dataDir, ...flags], { stdio: ["ignore", log, log] });
+  closeSync(log);
+  child.unref(); // a caller that never stops it does not hang; the next startPostgres reaps it
+  // Awaiting the exit holds the event loop open again (kill, stop).
+  const exited = () => {
+    child.ref();
+    return new Promise<void>((done) =>
+      child.exitCode !== null || child.signalCode !== null ? done() : child.once("exit", () => done()),
+    );
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const tail = readFileSync(logFile, "utf8").trim().split("\n").slice(-5).join("\n");
+      throw new Error(`postgres exited before accepting connections:\n${tail}`);
+    }
+    // The lock file can still be the killed postmaster's: only our child's (or runuser's child's) counts.
+    const status = postmasterStatus(dataDir);
+    if (status?.ready && !processGone(status.pid)) {
+      const ours = asRoot ? parentOf(status.pid) === child.pid : status.pid === child.pid;
+      if (ours) return { pid: status.pid, exited };
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`postgres did not accept connections in 60 s (log: ${logFile})`);
+    }
+    await sleep(20);
   }
 }
 
@@ -137,19 +203,11 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     chownSync(root, uid, gid);
   }
   const dataDir = join(root, "data");
-  const socketDir = root;
+  const logFile = join(root, "log");
+  let postmaster: { pid: number; exited: () => Promise<void> } | undefined;
   try {
-    await runPg(binDir, "initdb", [
-      "-D",
-      dataDir,
-      "-U",
-      "postgres",
-      "--auth=trust",
-      "--encoding=UTF8",
-      "--locale=C",
-      "--no-sync",
-      "--no-instructions",
-    ]);
+    const initdb = ["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"];
+    await runPg(binDir, "initdb", ["-D", dataDir, "-U", "postgres", ...initdb]);
     const version = (await runPg(binDir, "pg_ctl", ["--version"])).trim().replace(/^pg_ctl \((PostgreSQL)\)/, "$1");
     const settings: Record<string, string | number> = {
       listen_addresses: "127.0.0.1",
@@ -160,19 +218,14 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       ...options.settings,
     };
     const start = async (port: number) => {
-      const flags = [`-p ${port}`, `-k ${socketDir}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)];
-      await runPg(binDir, "pg_ctl", [
-        "start",
-        "-w",
-        "-t",
-        "60",
-        "-D",
-        dataDir,
-        "-l",
-        join(root, "log"),
-        "-o",
-        flags.join(" "),
-      ]);
+      const flags = [
+        "-p",
+        String(port),
+        "-k",
+        root,
+        ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
+      ];
+      postmaster = await launchPostmaster(binDir, dataDir, flags, logFile);
     };
     // The free port can be taken between the probe and the start: try another.
     let port = 0;
@@ -185,24 +238,28 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         if (attempt === 3) throw error;
       }
     }
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const running = () => postmaster !== undefined && !processGone(postmaster.pid);
     return {
-      url,
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       port,
       dataDir,
       binDir,
       version,
       async stop() {
-        if (postmasterPid(dataDir) !== undefined) {
-          await runPg(binDir, "pg_ctl", ["stop", "-m", "fast", "-w", "-D", dataDir]).catch(() => {});
+        if (running()) {
+          // SIGINT is PostgreSQL's fast shutdown (pg_ctl stop -m fast): disconnect, checkpoint, exit.
+          const { pid, exited } = postmaster!;
+          process.kill(pid, "SIGINT");
+          const tooLong = setTimeout(() => process.kill(pid, "SIGKILL"), 30_000);
+          await exited();
+          clearTimeout(tooLong);
         }
         rmSync(root, { recursive: true, force: true });
       },
       async kill() {
-        const pid = postmasterPid(dataDir);
-        if (pid === undefined || processGone(pid)) return;
-        process.kill(pid, "SIGKILL");
-        while (!processGone(pid)) await sleep(10);
+        if (!running()) return;
+        process.kill(postmaster!.pid, "SIGKILL");
+        await postmaster!.exited();
       },
       async restart() {
         // Backends of the killed postmaster leave when they notice; until then the shared memory
@@ -213,14 +270,13 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
             return await start(port);
           } catch (error) {
             if (Date.now() > deadline) throw error;
-            await sleep(100);
+            await sleep(50);
           }
         }
       },
     };
   } catch (error) {
-    const pid = postmasterPid(dataDir);
-    if (pid !== undefined && !processGone(pid)) process.kill(pid, "SIGKILL");
+    if (postmaster && !processGone(postmaster.pid)) process.kill(postmaster.pid, "SIGKILL");
     rmSync(root, { recursive: true, force: true });
     throw error;
   }

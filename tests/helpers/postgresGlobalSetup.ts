@@ -1,5 +1,6 @@
 // The postgres project's global setup: ONE private cluster for the whole run, its admin URL handed
 // to the workers (provide/inject), stopped when the run ends.
+import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { postgresBinDir, startPostgres } from "./postgres.js";
 
@@ -21,8 +22,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   project.provide("postgresAdminUrl", cluster.url);
   return async () => {
+    // Databases of servers that never started, or whose test skipped cleanup(): harmless, but counted.
+    const sql = postgres(cluster.url, { max: 1 });
+    const [left] = await sql<[{ n: number }]>`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 't\_%'`;
+    await sql.end();
     const stopping = performance.now();
     await cluster.stop();
-    console.log(`PostgreSQL suites: cluster stopped and removed in ${ms(stopping)}`);
+    console.log(
+      `PostgreSQL suites: cluster stopped and removed in ${ms(stopping)} (${left.n} test databases left undropped)`,
+    );
   };
 }
