@@ -1,7 +1,9 @@
 // The PostgreSQL writer of the group commit: each batch in one transaction on its own
-// connection, batches one after another in the order given. The statements of units without a
-// guard are pipelined (sent without waiting for each answer); a unit with a guard runs in its
-// own savepoint, whose answer decides whether it is kept or undone before the next unit is sent.
+// connection, batches one after another in the order given. First every statement of the batch
+// is pipelined (sent without waiting for each answer): one round trip, and the usual case, for a
+// guard declines only when another writer got there first. If a guard did decline, that
+// transaction is rolled back and the batch runs again with each guarded unit in its own
+// savepoint, whose answer decides whether it is kept or undone before the next unit is sent.
 
 import type postgres from "postgres";
 import type { Writer } from "../writer.js";
@@ -54,28 +56,56 @@ export class PostgresWriter implements Writer {
 
   private async commit(units: WriteUnit[]): Promise<Committed> {
     const started = performance.now();
-    const declined: Declined[] = [];
-    if (units.every((unit) => unit.length === 0)) return { seconds: 0, declined };
-    await this.sql.begin(async (tx) => {
-      const sent: Promise<number>[] = [];
-      try {
-        for (let index = 0; index < units.length; index++) {
-          const unit = units[index]!;
-          if (!isGuarded(unit)) {
-            for (const op of unit) sent.push(handled(run(tx, op)));
-            continue;
-          }
-          const refused = await this.guarded(tx, unit, index);
-          if (refused !== undefined) declined.push(refused);
-        }
-        await Promise.all(sent);
-      } catch (error) {
-        // The first statement that failed says why; what failed after it only says the transaction was aborted.
-        for (const result of await Promise.allSettled(sent)) if (result.status === "rejected") throw result.reason;
-        throw error;
-      }
-    });
+    if (units.every((unit) => unit.length === 0)) return { seconds: 0, declined: [] };
+    let declined: Declined[] = [];
+    try {
+      await this.sql.begin((tx) => this.pipelined(tx, units));
+    } catch (error) {
+      if (!(error instanceof DeclinedUnit) && declining(error) === undefined) throw error;
+      declined = await this.sql.begin((tx) => this.withSavepoints(tx, units));
+    }
     return { seconds: (performance.now() - started) / 1000, declined };
+  }
+
+  /** The whole batch in one pipelined pass; throws a DeclinedUnit (rolling it all back) if a guard said no. */
+  private async pipelined(tx: Transaction, units: WriteUnit[]): Promise<void> {
+    const sent = units.map((unit) => unit.map((op) => handled(run(tx, op))));
+    try {
+      const changes = await Promise.all(sent.map((unit) => Promise.all(unit)));
+      units.forEach((unit, index) => {
+        unit.forEach((op, at) => {
+          const changed = changes[index]![at]!;
+          if (GUARDS[op[0]] !== undefined && changed !== 1) throw new DeclinedUnit(declinedBy(index, op, changed));
+        });
+      });
+    } catch (error) {
+      if (error instanceof DeclinedUnit) throw error;
+      // The first statement that failed says why; what failed after it only says the transaction was aborted.
+      for (const result of await Promise.allSettled(sent.flat())) if (result.status === "rejected") throw result.reason;
+      throw error;
+    }
+  }
+
+  /** The batch again, each guarded unit in a savepoint: returns the units the database declined. */
+  private async withSavepoints(tx: Transaction, units: WriteUnit[]): Promise<Declined[]> {
+    const declined: Declined[] = [];
+    const sent: Promise<number>[] = [];
+    try {
+      for (let index = 0; index < units.length; index++) {
+        const unit = units[index]!;
+        if (!isGuarded(unit)) {
+          for (const op of unit) sent.push(handled(run(tx, op)));
+          continue;
+        }
+        const refused = await this.guarded(tx, unit, index);
+        if (refused !== undefined) declined.push(refused);
+      }
+      await Promise.all(sent);
+    } catch (error) {
+      for (const result of await Promise.allSettled(sent)) if (result.status === "rejected") throw result.reason;
+      throw error;
+    }
+    return declined;
   }
 
   /** Runs a guarded unit in a savepoint: undefined when it is kept, why not when it is undone. */
@@ -97,6 +127,11 @@ export class PostgresWriter implements Writer {
       throw error;
     }
   }
+}
+
+/** The error code of a constraint that declines a unit rather than fails the batch, if `error` is one. */
+function declining(error: unknown): Declined["code"] | undefined {
+  return DECLINING_CONSTRAINTS[(error as { constraint_name?: string }).constraint_name ?? ""];
 }
 
 /** Sends one statement; resolves with the number of rows it changed. */
