@@ -1,8 +1,8 @@
-// Audits a crashed server's SQLite file against what the chaos clients were told: every
-// acknowledged change is there, nothing half-applied, no seat taken twice, money adds up.
+// Audits a crashed server's database (SQLite's file or its PostgreSQL database) against what the
+// chaos clients were told: every acknowledged change is there, nothing half-applied, no seat taken
+// twice, money adds up.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
+import { type DatabaseLocation, openReader } from "../helpers/databaseReader.js";
 
 export interface LogEntry {
   t: "sent" | "ack" | "replayOk" | "replayMismatch" | "unexpected" | "crash";
@@ -40,36 +40,45 @@ export interface AuditFacts {
   sold: number;
 }
 
-/** Opens the database read-only and returns the list of violations (empty when all is well). */
-export function auditDatabase(
-  dataDir: string,
+export interface AuditResult {
+  problems: string[];
+  facts: AuditFacts;
+  heldRows: { id: number; userId: string; expiresAt: number }[];
+}
+
+/**
+ * Opens the database read-only (a TestServer, or its dataDir and databaseUrl) and returns the list
+ * of violations (empty when all is well).
+ */
+export async function auditDatabase(
+  database: DatabaseLocation,
   entries: LogEntry[],
   window: { upSince: number; killedAt: number },
-): { problems: string[]; facts: AuditFacts; heldRows: { id: number; userId: string; expiresAt: number }[] } {
-  const db = new Database(join(dataDir, "tickets.db"), { readonly: true, fileMustExist: true });
+): Promise<AuditResult> {
+  const db = openReader(database);
   const problems: string[] = [];
   const problem = (text: string) => {
     if (problems.length < 50) problems.push(text);
   };
   try {
-    const all = <T>(sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as T[];
+    const { all } = db;
 
     // Money: balance = Σ ledger for every user, never negative.
-    const users = all<{ id: string; balance: number; sum: number | null }>(
-      "SELECT u.id, u.balance, (SELECT SUM(amount) FROM ledger l WHERE l.user_id = u.id) AS sum FROM users u",
+    const users = await all<{ id: string; balance: number; sum: number | null }>(
+      "SELECT u.id, u.balance, (SELECT CAST(SUM(amount) AS BIGINT) FROM ledger l WHERE l.user_id = u.id) AS sum FROM users u",
     );
     for (const u of users) {
       if (u.balance !== (u.sum ?? 0)) problem(`user ${u.id}: balance ${u.balance} but ledger sums to ${u.sum}`);
       if (u.balance < 0) problem(`user ${u.id}: negative balance ${u.balance}`);
     }
-    const ledgerOrphans = all<{ user_id: string }>(
+    const ledgerOrphans = await all<{ user_id: string }>(
       "SELECT DISTINCT user_id FROM ledger WHERE user_id NOT IN (SELECT id FROM users)",
     );
     for (const o of ledgerOrphans) problem(`ledger rows for ${o.user_id} who has no balance row`);
 
     // Idempotency records: the chaos clients send every charge and payment with a key.
     const records = new Map<string, { status: number; response: any }>();
-    for (const row of all<{ user_id: string; key: string; status: number; response: string }>(
+    for (const row of await all<{ user_id: string; key: string; status: number; response: string }>(
       "SELECT user_id, key, status, response FROM idempotency",
     )) {
       records.set(`${row.user_id}\0${row.key}`, { status: row.status, response: JSON.parse(row.response) });
@@ -79,8 +88,8 @@ export function auditDatabase(
     const sentAmount = new Map<string, number>();
     for (const e of entries) if (e.t === "sent" && e.op === "charge") sentAmount.set(`${e.user}\0${e.key}`, e.amount!);
     const chargeByUser = new Map<string, { rows: number; sum: number }>();
-    for (const row of all<{ user_id: string; rows: number; sum: number }>(
-      "SELECT user_id, COUNT(*) AS rows, SUM(amount) AS sum FROM ledger WHERE kind = 'charge' GROUP BY user_id",
+    for (const row of await all<{ user_id: string; rows: number; sum: number }>(
+      "SELECT user_id, COUNT(*) AS rows, CAST(SUM(amount) AS BIGINT) AS sum FROM ledger WHERE kind = 'charge' GROUP BY user_id",
     )) {
       chargeByUser.set(row.user_id, { rows: row.rows, sum: row.sum });
     }
@@ -109,20 +118,22 @@ export function auditDatabase(
     }
 
     // Payments: each is whole: one ledger debit, its reservations paid, their prices summing to it, a record.
-    const payments = all<{ id: number; user_id: string; amount: number }>("SELECT id, user_id, amount FROM payments");
+    const payments = await all<{ id: number; user_id: string; amount: number }>(
+      "SELECT id, user_id, amount FROM payments",
+    );
     const paymentRecords = new Set<number>();
     for (const record of records.values()) {
       if (typeof record.response?.paymentId === "number") paymentRecords.add(record.response.paymentId);
     }
     for (const p of payments) {
-      const debits = all<{ amount: number; user_id: string }>(
+      const debits = await all<{ amount: number; user_id: string }>(
         "SELECT amount, user_id FROM ledger WHERE kind = 'payment' AND payment_id = ?",
         p.id,
       );
       if (debits.length !== 1 || debits[0]!.amount !== -p.amount || debits[0]!.user_id !== p.user_id) {
         problem(`payment ${p.id}: ledger debits ${JSON.stringify(debits)} for amount ${p.amount}`);
       }
-      const seats = all<{ status: string; price: number; user_id: string }>(
+      const seats = await all<{ status: string; price: number; user_id: string }>(
         "SELECT status, price, user_id FROM reservations WHERE payment_id = ?",
         p.id,
       );
@@ -136,26 +147,28 @@ export function auditDatabase(
       }
       if (!paymentRecords.has(p.id)) problem(`payment ${p.id} has no idempotency record (half-applied)`);
     }
-    const strayDebits = all<{ id: number }>(
+    const strayDebits = await all<{ id: number }>(
       "SELECT id FROM ledger WHERE kind = 'payment' AND (payment_id IS NULL OR payment_id NOT IN (SELECT id FROM payments))",
     );
     for (const row of strayDebits) problem(`ledger debit ${row.id} without a payment`);
-    const strayPaid = all<{ id: number }>(
+    const strayPaid = await all<{ id: number }>(
       "SELECT id FROM reservations WHERE status = 'paid' AND (payment_id IS NULL OR payment_id NOT IN (SELECT id FROM payments))",
     );
     for (const row of strayPaid) problem(`reservation ${row.id} is paid without a payment`);
 
     // Seats: at most one live (held or paid) reservation per seat.
-    for (const row of all<{ schedule_id: number; seat_no: number; n: number }>(
-      "SELECT schedule_id, seat_no, COUNT(*) AS n FROM reservations WHERE status IN ('held','paid') GROUP BY schedule_id, seat_no HAVING n > 1",
+    for (const row of await all<{ schedule_id: number; seat_no: number; n: number }>(
+      "SELECT schedule_id, seat_no, COUNT(*) AS n FROM reservations WHERE status IN ('held','paid') GROUP BY schedule_id, seat_no HAVING COUNT(*) > 1",
     )) {
       problem(`seat ${row.schedule_id}/${row.seat_no} is taken ${row.n} times`);
     }
 
     // Every acknowledged change is there.
-    const reservation = db.prepare(
-      "SELECT user_id AS userId, schedule_id AS scheduleId, seat_no AS seatNo, price, status, expires_at AS expiresAt, payment_id AS paymentId FROM reservations WHERE id = ?",
-    );
+    const reservation = (id: number) =>
+      db.get<any>(
+        'SELECT user_id AS "userId", schedule_id AS "scheduleId", seat_no AS "seatNo", price, status, expires_at AS "expiresAt", payment_id AS "paymentId" FROM reservations WHERE id = ?',
+        id,
+      );
     const releasedIds = new Set<number>();
     const paidIds = new Set<number>();
     for (const e of entries) {
@@ -180,7 +193,7 @@ export function auditDatabase(
           problem(`acknowledged payment ${e.reply.paymentId} missing or different`);
         }
         for (const id of e.reply.reservationIds) {
-          const row = reservation.get(id) as any;
+          const row = await reservation(id);
           if (row?.status !== "paid" || row.paymentId !== e.reply.paymentId) {
             problem(`reservation ${id} of acknowledged payment ${e.reply.paymentId} is ${JSON.stringify(row)}`);
           }
@@ -188,7 +201,7 @@ export function auditDatabase(
       }
       if (e.op === "hold") {
         const r = e.reply;
-        const row = reservation.get(r.reservationId) as any;
+        const row = await reservation(r.reservationId);
         if (
           !row ||
           row.userId !== e.user ||
@@ -214,8 +227,8 @@ export function auditDatabase(
 
     // Holds expire by themselves at their expiresAt: a hold still 'held' well after its end, while the server ran, is a bug.
     const SLACK_MS = 1500;
-    const heldRows = all<{ id: number; userId: string; expiresAt: number }>(
-      "SELECT id, user_id AS userId, expires_at AS expiresAt FROM reservations WHERE status = 'held'",
+    const heldRows = await all<{ id: number; userId: string; expiresAt: number }>(
+      `SELECT id, user_id AS "userId", expires_at AS "expiresAt" FROM reservations WHERE status = 'held'`,
     );
     for (const row of heldRows) {
       if (row.expiresAt - SLACK_MS > window.upSince && row.expiresAt + SLACK_MS < window.killedAt) {
@@ -223,20 +236,20 @@ export function auditDatabase(
       }
     }
 
-    const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    const count = async (sql: string) => (await db.get<{ n: number }>(sql))!.n;
     return {
       problems,
       heldRows,
       facts: {
         users: users.length,
-        ledgerRows: count("SELECT COUNT(*) AS n FROM ledger"),
+        ledgerRows: await count("SELECT COUNT(*) AS n FROM ledger"),
         payments: payments.length,
-        reservations: count("SELECT COUNT(*) AS n FROM reservations"),
+        reservations: await count("SELECT COUNT(*) AS n FROM reservations"),
         liveHolds: heldRows.length,
-        sold: count("SELECT COUNT(*) AS n FROM reservations WHERE status = 'paid'"),
+        sold: await count("SELECT COUNT(*) AS n FROM reservations WHERE status = 'paid'"),
       },
     };
   } finally {
-    db.close();
+    await db.close();
   }
 }

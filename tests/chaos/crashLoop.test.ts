@@ -1,6 +1,7 @@
 // Crash loop: client processes drive charges, holds, releases, idempotent payments and queue
 // checks while the server is killed with SIGKILL at random moments and restarted on the same
-// DATA_DIR. After every kill the database file is audited against every acknowledged reply.
+// DATA_DIR (and so the same database on PostgreSQL). After every kill the database is audited
+// against every acknowledged reply.
 // CHAOS_CYCLES sets the number of cycles (npm test: 8; npm run chaos: 25).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -31,6 +32,8 @@ const servers: TestServer[] = [];
 
 afterAll(async () => {
   for (const server of servers) await server.kill();
+  // Every server of the loop shares one data dir and so one database: removing it once drops it.
+  await servers.at(-1)?.cleanup();
   rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -74,7 +77,7 @@ test(`${CYCLES} kill -9 cycles under a booking mix lose no acknowledged change a
     const entries = allEntries();
     const findings = entries.filter((e) => e.t === "unexpected" || e.t === "crash" || e.t === "replayMismatch");
     expect(findings.slice(0, 5), "client findings").toEqual([]);
-    const { problems, facts, heldRows } = auditDatabase(dataDir, entries, { upSince, killedAt });
+    const { problems, facts, heldRows } = await auditDatabase(server, entries, { upSince, killedAt });
     expect(problems, `audit after kill ${cycle}`).toEqual([]);
 
     server = await startServer({ dataDir, env: ENV });

@@ -1,8 +1,7 @@
 // Shared pieces of the fuzz suites: the contract's error codes, the server's RSS, a state fingerprint.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { activeToken, createConcert, http } from "../helpers/client.js";
+import { openReader } from "../helpers/databaseReader.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 export { CONTRACT_ERRORS as CONTRACT } from "../helpers/contract.js";
@@ -27,22 +26,25 @@ export interface StateCounts {
   idempotency: number;
 }
 
-/** Counts read straight from the live database (a read-only WAL reader beside the server). */
-export function stateCounts(server: TestServer): StateCounts {
-  const db = new Database(join(server.dataDir, "tickets.db"), { readonly: true, fileMustExist: true });
+/**
+ * Counts read straight from the live database, beside the server: a read-only WAL reader of
+ * tickets.db, or a read-only session on its PostgreSQL database.
+ */
+export async function stateCounts(server: TestServer): Promise<StateCounts> {
+  const db = openReader(server);
   try {
-    const n = (sql: string) => (db.prepare(sql).get() as { n: number | null }).n ?? 0;
+    const n = async (sql: string) => (await db.get<{ n: number | null }>(sql))?.n ?? 0;
     return {
-      concerts: n("SELECT COUNT(*) AS n FROM concerts"),
-      reservations: n("SELECT COUNT(*) AS n FROM reservations"),
-      liveReservations: n("SELECT COUNT(*) AS n FROM reservations WHERE status IN ('held','paid')"),
-      ledger: n("SELECT COUNT(*) AS n FROM ledger"),
-      ledgerSum: n("SELECT SUM(amount) AS n FROM ledger"),
-      payments: n("SELECT COUNT(*) AS n FROM payments"),
-      idempotency: n("SELECT COUNT(*) AS n FROM idempotency"),
+      concerts: await n("SELECT COUNT(*) AS n FROM concerts"),
+      reservations: await n("SELECT COUNT(*) AS n FROM reservations"),
+      liveReservations: await n("SELECT COUNT(*) AS n FROM reservations WHERE status IN ('held','paid')"),
+      ledger: await n("SELECT COUNT(*) AS n FROM ledger"),
+      ledgerSum: await n("SELECT CAST(SUM(amount) AS BIGINT) AS n FROM ledger"),
+      payments: await n("SELECT COUNT(*) AS n FROM payments"),
+      idempotency: await n("SELECT COUNT(*) AS n FROM idempotency"),
     };
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

@@ -184,7 +184,7 @@ async function send(r: Request): Promise<string | null> {
 test(`${FUZZ_INPUTS} random and adversarial HTTP requests get contract-coded replies; state changes only through successes; RSS stays flat`, {
   timeout: 60_000 + FUZZ_INPUTS * 10,
 }, async () => {
-  const before: StateCounts = stateCounts(s);
+  const before: StateCounts = await stateCounts(s);
   const batch = 25;
   const runs = Math.ceil(FUZZ_INPUTS / batch);
   let run = 0;
@@ -209,7 +209,7 @@ test(`${FUZZ_INPUTS} random and adversarial HTTP requests get contract-coded rep
   await settle();
   const rssAtEnd = serverRss(s);
   const heapAtEnd = await serverHeapUsed(s);
-  const after = stateCounts(s);
+  const after = await stateCounts(s);
   console.log(
     `http fuzz: ${sent} requests, ${closedWithoutReply} closed without reply, successes ${JSON.stringify(succeeded)}, ` +
       `RSS ${(rssAfterWarmup / 2 ** 20).toFixed(1)} MiB after warm-up -> ${(rssAtEnd / 2 ** 20).toFixed(1)} MiB; ` +

@@ -188,7 +188,7 @@ async function sendAll(frames: Frame[]): Promise<{ replies: WsMessage[]; closedW
 test(`${FUZZ_INPUTS} random and adversarial WebSocket frames get one contract-coded reply each; state changes only through successes; RSS stays flat`, {
   timeout: 60_000 + FUZZ_INPUTS * 10,
 }, async () => {
-  const before: StateCounts = stateCounts(s);
+  const before: StateCounts = await stateCounts(s);
   const batch = 25;
   const runs = Math.ceil(FUZZ_INPUTS / batch);
   let run = 0;
@@ -223,7 +223,7 @@ test(`${FUZZ_INPUTS} random and adversarial WebSocket frames get one contract-co
   await settle();
   const rssAtEnd = serverRss(s);
   const heapAtEnd = await serverHeapUsed(s);
-  const after = stateCounts(s);
+  const after = await stateCounts(s);
   console.log(
     `ws fuzz: ${sent} frames, ${successes} ok replies, closes ${JSON.stringify(closes)}, RSS ${(rssAfterWarmup / 2 ** 20).toFixed(1)} MiB after warm-up -> ${(rssAtEnd / 2 ** 20).toFixed(1)} MiB; ` +
       `V8 heap used ${(heapAfterWarmup / 2 ** 20).toFixed(1)} -> ${(heapAtEnd / 2 ** 20).toFixed(1)} MiB; RSS/heap MiB every 10%: ${samples.join(" ")}`,
