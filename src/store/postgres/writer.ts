@@ -38,20 +38,82 @@ class DeclinedUnit extends Error {
 
 type Transaction = postgres.TransactionSql;
 
+/** A batch handed to write(), waiting for its transaction. */
+interface Queued {
+  units: WriteUnit[];
+  done: (committed: Committed) => void;
+  fail: (error: unknown) => void;
+}
+
+/** Units in one transaction at the most, when batches have queued up behind a slow commit. */
+const MAX_UNITS_PER_TRANSACTION = 20_000;
+
 export class PostgresWriter implements Writer {
-  /** Settles when the batch given last has committed or failed: the next one starts after it. */
-  private last: Promise<unknown> = Promise.resolve();
+  private queued: Queued[] = [];
+  /** Why a transaction failed: later batches may build on it, so none is applied after it. */
+  private failure: unknown;
+  /** Settles when the queue is empty and no transaction runs. */
+  private draining: Promise<void> | null = null;
 
   constructor(private readonly sql: Sql) {}
 
+  /**
+   * Batches given while a transaction is in flight wait for it, then all of them go in the next
+   * transaction together (in order; each still gets only its own units' answers): a commit costs
+   * round trips, so under load the transactions grow rather than queue up.
+   */
   write(units: WriteUnit[]): Promise<Committed> {
-    const committed = this.last.then(() => this.commit(units));
-    this.last = committed.catch(() => {});
-    return committed;
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((done, fail) => {
+      this.queued.push({ units, done, fail });
+      this.draining ??= this.drain().finally(() => {
+        this.draining = null;
+      });
+    });
   }
 
   async close(): Promise<void> {
-    await this.last;
+    await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queued.length > 0) {
+      if (this.failure !== undefined) {
+        for (const batch of this.queued.splice(0)) batch.fail(this.failure);
+        return;
+      }
+      const group = this.takeGroup();
+      const units = group.flatMap((batch) => batch.units);
+      try {
+        const { seconds, declined } = await this.commit(units);
+        let first = 0;
+        for (const batch of group) {
+          const end = first + batch.units.length;
+          const own = declined
+            .filter((d) => d.unit >= first && d.unit < end)
+            .map((d) => ({ ...d, unit: d.unit - first }));
+          batch.done({ seconds, declined: own });
+          first = end;
+        }
+      } catch (error) {
+        this.failure = error;
+        for (const batch of group) batch.fail(error);
+      }
+    }
+  }
+
+  /** The queued batches that go in the next transaction: all of them, up to MAX_UNITS_PER_TRANSACTION. */
+  private takeGroup(): Queued[] {
+    let units = 0;
+    let count = 0;
+    while (
+      count < this.queued.length &&
+      (count === 0 || units + this.queued[count]!.units.length <= MAX_UNITS_PER_TRANSACTION)
+    ) {
+      units += this.queued[count]!.units.length;
+      count++;
+    }
+    return this.queued.splice(0, count);
   }
 
   private async commit(units: WriteUnit[]): Promise<Committed> {
