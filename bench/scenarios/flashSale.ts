@@ -87,7 +87,7 @@ export async function flashSale(ctx: BenchContext, activeMax: number): Promise<S
         generatorLagP99Ms: Math.max(...results.map((r) => r.extra.generatorLagP99Ms ?? 0)),
         seconds: Number(elapsed.toFixed(1)),
       },
-      audit: await audit(server.dataDir, paymentIds, server.url),
+      audit: await audit(server, paymentIds, server.url),
       targets: { "p99 hold latency (ms)": { measured: hold.p99, target: "< 50", met: hold.p99 < 50 } },
     };
   } finally {

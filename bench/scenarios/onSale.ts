@@ -168,7 +168,7 @@ export async function onSaleFlash(ctx: BenchContext): Promise<ScenarioResult> {
         generatorLagP99Ms: Math.max(...results.map((r) => r.extra.generatorLagP99Ms ?? 0)),
         seconds: Number(elapsed.toFixed(1)),
       },
-      audit: await audit(server.dataDir, paymentIds, server.url),
+      audit: await audit(server, paymentIds, server.url),
     };
   } finally {
     await server.stop();
