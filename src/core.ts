@@ -64,6 +64,11 @@ export async function buildCore(config: Config, log: Logger, options: CoreOption
         options.onFatal(error);
       },
     });
+    // PostgreSQL gone while nothing commits: stop now rather than answer reads with errors.
+    storage.onLost?.((problem) => {
+      log.fatal({ problem }, "storage lost; stopping so that a restart rebuilds state from the database");
+      options.onFatal(new Error(problem));
+    });
     const restoring = performance.now();
     const state = await store.reads.startupState();
     log.info({ store: storage.kind, readMs: Math.round(performance.now() - restoring) }, "state read");

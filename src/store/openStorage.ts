@@ -31,6 +31,12 @@ export interface Storage {
    * lock was lost), or undefined: checked before each commit batch and by /healthz.
    */
   problem(): string | undefined;
+  /**
+   * Calls `handler` once if storage is lost while the server runs, even with nothing to commit
+   * (PostgreSQL: the connection holding the database's lock closed). SQLite has no such event:
+   * its problems are found before each commit.
+   */
+  onLost?(handler: (problem: string) => void): void;
   /** Closes the database, then releases it (DATA_DIR's lock, the database's) for the next server. */
   close(): Promise<void>;
 }

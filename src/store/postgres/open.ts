@@ -22,11 +22,14 @@ export async function openPostgresStorage(config: Config, log: Logger): Promise<
   const where = redacted(url);
   let holding = false;
   let lost: string | undefined;
+  let onLost: ((problem: string) => void) | undefined;
   // The lock's own connection: the lock lasts as long as it does, so its end is the end of trust.
   const lockSql = connect(url, {
     max: 1,
     onclose: () => {
-      if (holding) lost ??= "the connection holding the database's lock was lost";
+      if (!holding || lost !== undefined) return;
+      lost = "the connection holding the database's lock was lost";
+      onLost?.(lost);
     },
   });
   const writeSql = connect(url, { max: 1 });
@@ -57,8 +60,12 @@ export async function openPostgresStorage(config: Config, log: Logger): Promise<
       kind: "postgres",
       openWriter: async () => writer,
       problem: () => lost,
+      onLost(handler) {
+        onLost = handler;
+      },
       async close() {
         await writer.close();
+        holding = false;
         lost ??= "closed";
         await closeAll();
       },

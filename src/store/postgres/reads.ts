@@ -1,5 +1,7 @@
 // The reads of the PostgreSQL store, on their own small pool (the writer's connection is busy
 // with transactions). Aliases are quoted: PostgreSQL folds unquoted names to lower case.
+
+import { ApiError } from "../../errors.js";
 import {
   type BalanceOffLedger,
   drawEntriesOf,
@@ -27,8 +29,12 @@ const FILTERS: Record<ReservationFilter, string> = {
 export class PostgresReads implements StoreReads {
   constructor(private readonly sql: Sql) {}
 
-  private rows<T>(query: string, params: (string | number)[] = []): Promise<T[]> {
-    return this.sql.unsafe(query, params, { prepare: true }) as unknown as Promise<T[]>;
+  private async rows<T>(query: string, params: (string | number)[] = []): Promise<T[]> {
+    try {
+      return (await this.sql.unsafe(query, params, { prepare: true })) as unknown as T[];
+    } catch (error) {
+      throw unavailableIfDisconnected(error);
+    }
   }
 
   async startupState(): Promise<StartupState> {
@@ -131,6 +137,17 @@ export class PostgresReads implements StoreReads {
     );
     return rows.map(({ userId, hasRow, balance, ledger }) => ({ userId, balance: hasRow ? balance : null, ledger }));
   }
+}
+
+/** Codes of a PostgreSQL that cannot be reached (the client's, the system's, SQLSTATE classes 08 and 57P). */
+const DISCONNECTED = /^(CONNECTION_|CONNECT_TIMEOUT|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|08|57P0)/;
+
+/** A read that failed because PostgreSQL is gone is 503 UNAVAILABLE, as a failed commit is; anything else stays itself. */
+function unavailableIfDisconnected(error: unknown): unknown {
+  const code = String((error as { code?: unknown }).code ?? "");
+  return DISCONNECTED.test(code)
+    ? new ApiError("UNAVAILABLE", "storage is unavailable; the server is restarting")
+    : error;
 }
 
 const MAX_IDS = `SELECT
