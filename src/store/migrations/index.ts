@@ -8,6 +8,7 @@ import * as idempotencyByUser from "./005-idempotency-by-user.js";
 import * as reservationsByUser from "./006-reservations-by-user.js";
 import * as onsales from "./007-onsales.js";
 import * as moneyInTheLedger from "./008-money-in-the-ledger.js";
+import * as leases from "./009-leases.js";
 
 export interface Migration {
   version: number;
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   reservationsByUser,
   onsales,
   moneyInTheLedger,
+  leases,
 ].map((migration, index) => ({ version: index + 1, sqlite: migration.up, postgres: migration.postgres }));
