@@ -115,7 +115,12 @@ export class Bus {
       reply = { ok: false, error: retryAfter === undefined ? { code, message } : { code, message, retryAfter } };
     }
     // False when the message was published rather than requested: nobody waits for an answer.
-    msg.respond(encode(reply));
+    // Throws when the connection closed meanwhile: the requester gets its 503 from the time-out.
+    try {
+      msg.respond(encode(reply));
+    } catch (error) {
+      this.log.warn({ subject: msg.subject, reason: (error as Error).message }, "NATS reply not sent");
+    }
   }
 
   /** Sends `payload` to every subscriber of `subject` (buffered by the client while it reconnects). */
