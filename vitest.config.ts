@@ -1,4 +1,4 @@
-import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { postgresBinDir } from "./tests/helpers/postgres.js";
 
 // Every suite runs on SQLite; the ones that start the real server (integration, crash, fuzz) run a
@@ -20,6 +20,8 @@ const postgres: TestProjectInlineConfiguration = {
   test: {
     name: "postgres",
     include: ["tests/integration/**/*.test.ts", "tests/chaos/**/*.test.ts", "tests/fuzz/**/*.test.ts"],
+    // The NATS bus involves no store: once, in the sqlite project, is enough.
+    exclude: [...configDefaults.exclude, "tests/integration/natsBus.test.ts"],
     env: { TEST_STORE: "postgres" },
     globalSetup: ["tests/helpers/postgresGlobalSetup.ts"],
     setupFiles: ["tests/helpers/postgresWorkerSetup.ts"],
