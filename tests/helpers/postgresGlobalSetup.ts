@@ -24,7 +24,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     // Databases of servers that never started, or whose test skipped cleanup(): harmless, but counted.
     const sql = postgres(cluster.url, { max: 1 });
-    const [left] = await sql<[{ n: number }]>`SELECT count(*)::int AS n FROM pg_database WHERE starts_with(datname, 't_')`;
+    const [left] = await sql<
+      [{ n: number }]
+    >`SELECT count(*)::int AS n FROM pg_database WHERE starts_with(datname, 't_')`;
     await sql.end();
     const stopping = performance.now();
     await cluster.stop();
