@@ -235,4 +235,45 @@ pg.describe("ownership loop", () => {
     expect(await leases.liveNodes(t, TTL)).toEqual(["a", "b"]);
     expect(await ownersAt(t)).toEqual(expected(["a", "b"]));
   });
+
+  pg.test("started nodes tick by themselves on PostgreSQL's clock, and stop() hands over at once", async () => {
+    const ttl = 900;
+    const started = ["a", "b"].map((id) => {
+      const gained: number[] = [];
+      const own = new Ownership({
+        leases,
+        nodeId: id,
+        owns: true,
+        concerts: () => CONCERTS,
+        ttlMs: ttl,
+        clock: "database",
+        log: createLogger("silent"),
+        onGained: (concert) => void gained.push(concert),
+        onLost: () => {},
+      });
+      return { id, own, gained };
+    });
+    await Promise.all(started.map((n) => n.own.start()));
+    const dbNow = async () => (await sql<{ now: number }[]>`SELECT lease_now(NULL)::float8 AS now`)[0]!.now;
+    const settled = async (ids: string[]) => {
+      for (let i = 0; i < 50; i++) {
+        const now = await dbNow();
+        const owners = await ownersAt(now);
+        if (owners.size === CONCERTS.length && [...owners].every(([c, n]) => ownerOf(c, ids) === n)) return true;
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      return false;
+    };
+    try {
+      expect(await settled(["a", "b"])).toBe(true);
+      // Several TTLs later the same leases are still held: the timer renews them.
+      await new Promise((done) => setTimeout(done, 2 * ttl));
+      expect(await settled(["a", "b"])).toBe(true);
+      expect(started.flatMap((n) => n.gained).sort((x, y) => x - y)).toEqual(CONCERTS);
+      await started[0]!.own.stop();
+      expect(await settled(["b"])).toBe(true);
+    } finally {
+      await Promise.all(started.map((n) => n.own.stop()));
+    }
+  });
 });
