@@ -91,8 +91,8 @@ export function declinedBy(unit: number, op: WriteOp, changes: number): Declined
   };
 }
 
-/** Thrown inside a unit's savepoint to undo it. */
-class DeclinedUnit extends Error {
+/** Thrown inside a unit's savepoint (or a pipelined batch) to undo it. */
+export class DeclinedUnit extends Error {
   constructor(readonly declined: Declined) {
     super(declined.message);
   }

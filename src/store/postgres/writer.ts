@@ -1,15 +1,17 @@
-// The PostgreSQL writer of the group commit: each batch in one transaction on its own
-// connection, batches one after another in the order given. First every statement of the batch
-// is pipelined (sent without waiting for each answer): one round trip, and the usual case, for a
-// guard declines only when another writer got there first. If a guard did decline, that
-// transaction is rolled back and the batch runs again with each guarded unit in its own
-// savepoint, whose answer decides whether it is kept or undone before the next unit is sent.
+// The PostgreSQL writer of the group commit: transactions on its own connection, one after
+// another in the order batches were given; batches that queue behind a transaction in flight go
+// in the next one together. First every statement of a transaction is pipelined (sent without
+// waiting for each answer), consecutive holds or ends of holds merged into one statement: one
+// round trip, and the usual case, for a guard declines only when another writer got there first.
+// If a guard did decline, that transaction is rolled back and runs again with each guarded unit
+// in its own savepoint, whose answer decides whether it is kept or undone before the next unit.
 
 import type postgres from "postgres";
 import type { Writer } from "../writer.js";
 import {
   type Committed,
   type Declined,
+  DeclinedUnit,
   declinedBy,
   GUARDS,
   isGuarded,
@@ -44,12 +46,6 @@ const MERGED: Partial<Record<WriteName, string>> = {
 
 /** A refusal of the database itself while a guarded unit ran: the CHECK on balances (another process paid first). */
 const DECLINING_CONSTRAINTS: Record<string, Declined["code"]> = { users_balance_check: "INSUFFICIENT_BALANCE" };
-
-class DeclinedUnit extends Error {
-  constructor(readonly declined: Declined) {
-    super(declined.message);
-  }
-}
 
 type Transaction = postgres.TransactionSql;
 
