@@ -152,6 +152,27 @@ pg.describe("money decided in the database", () => {
     ]);
   });
 
+  pg.test(
+    "a writer whose connection does not hold the server's lock cannot commit while another session holds it",
+    async () => {
+      const other = connect(url, { max: 1 });
+      try {
+        const key = 990_001;
+        await other`SELECT pg_advisory_lock(${key})`;
+        const writer = new PostgresWriter(sql, key);
+        await expect(writer.write([[["setMeta", "fenced", "no"]]])).rejects.toThrow("does not hold the server's lock");
+        expect(await sql`SELECT value FROM meta WHERE key = 'fenced'`).toEqual([]);
+        // Once nobody else holds it, the writer's transactions take it for themselves and commit.
+        await other`SELECT pg_advisory_unlock(${key})`;
+        const next = new PostgresWriter(sql, key);
+        await next.write([[["setMeta", "fenced", "yes"]]]);
+        expect(await sql`SELECT value FROM meta WHERE key = 'fenced'`).toEqual([{ value: "yes" }]);
+      } finally {
+        await other.end();
+      }
+    },
+  );
+
   pg.test("the database keeps balances equal to the ledger: no direct change, no ledger row rewritten", async () => {
     await expect(sql`UPDATE users SET balance = balance + 1`).rejects.toThrow(
       "a balance changes only with a ledger row",

@@ -1,6 +1,7 @@
 // Opens PostgreSQL (DATABASE_URL) at start-up: connects (retrying for DATABASE_CONNECT_TIMEOUT_S,
-// then exit 1), takes the database's advisory lock (a second server on it exits 2), brings the
-// schema up to date, records the start, and checks that balances match the ledger.
+// then exit 1), takes the database's advisory lock on the writer's connection (a second server on
+// it exits 2), brings the schema up to date, records the start, and checks that balances match
+// the ledger.
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { StartupError } from "../../startupError.js";
@@ -23,8 +24,10 @@ export async function openPostgresStorage(config: Config, log: Logger): Promise<
   let holding = false;
   let lost: string | undefined;
   let onLost: ((problem: string) => void) | undefined;
-  // The lock's own connection: the lock lasts as long as it does, so its end is the end of trust.
-  const lockSql = connect(url, {
+  // The writer's connection holds the lock: every transaction it runs also takes the lock for
+  // itself (PostgresWriter's lockKey), which its own session is granted at once and any other
+  // session refused. If the connection is lost, so is the lock: the server stops.
+  const writeSql = connect(url, {
     max: 1,
     onclose: () => {
       if (!holding || lost !== undefined) return;
@@ -32,12 +35,11 @@ export async function openPostgresStorage(config: Config, log: Logger): Promise<
       onLost?.(lost);
     },
   });
-  const writeSql = connect(url, { max: 1 });
   const readSql = connect(url, { max: 4 });
-  const closeAll = () => Promise.allSettled([lockSql, writeSql, readSql].map((sql) => sql.end({ timeout: 5 })));
+  const closeAll = () => Promise.allSettled([writeSql, readSql].map((sql) => sql.end({ timeout: 5 })));
   try {
-    await waitForDatabase(lockSql, where, config.databaseConnectTimeoutSeconds, log);
-    const [{ locked } = { locked: false }] = await lockSql<{ locked: boolean }[]>`
+    await waitForDatabase(writeSql, where, config.databaseConnectTimeoutSeconds, log);
+    const [{ locked } = { locked: false }] = await writeSql<{ locked: boolean }[]>`
       SELECT pg_try_advisory_lock(${SERVER_LOCK}) AS locked`;
     holding = locked;
     if (!locked) {
@@ -47,7 +49,7 @@ export async function openPostgresStorage(config: Config, log: Logger): Promise<
       );
     }
     const version = await migrate(writeSql);
-    const writer = new PostgresWriter(writeSql);
+    const writer = new PostgresWriter(writeSql, SERVER_LOCK);
     const store = new Store(new PostgresReads(readSql), async (units) => (await writer.write(units)).declined);
     await store.recordStart(Date.now());
     const ms = await checkBalancesMatchLedger(store);

@@ -66,7 +66,15 @@ export class PostgresWriter implements Writer {
   /** Settles when the queue is empty and no transaction runs. */
   private draining: Promise<void> | null = null;
 
-  constructor(private readonly sql: Sql) {}
+  /**
+   * `lockKey`: the advisory lock this server holds on its connection; each transaction takes it
+   * too, first (granted at once to the session that holds it, refused to any other), so a
+   * connection the client silently replaced, or another server, can never commit a batch.
+   */
+  constructor(
+    private readonly sql: Sql,
+    private readonly lockKey?: number,
+  ) {}
 
   /**
    * Batches given while a transaction is in flight wait for it, then all of them go in the next
@@ -132,12 +140,25 @@ export class PostgresWriter implements Writer {
     if (units.every((unit) => unit.length === 0)) return { seconds: 0, declined: [] };
     let declined: Declined[] = [];
     try {
-      await this.sql.begin((tx) => this.pipelined(tx, units));
+      await this.sql.begin((tx) => this.locked(tx, () => this.pipelined(tx, units)));
     } catch (error) {
       if (!(error instanceof DeclinedUnit) && declining(error) === undefined) throw error;
-      declined = await this.sql.begin((tx) => this.withSavepoints(tx, units));
+      declined = await this.sql.begin((tx) => this.locked(tx, () => this.withSavepoints(tx, units)));
     }
     return { seconds: (performance.now() - started) / 1000, declined };
+  }
+
+  /** Runs `body` in `tx` after the server's lock is taken for the transaction (sent ahead, checked before COMMIT). */
+  private async locked<T>(tx: Transaction, body: () => Promise<T>): Promise<T> {
+    if (this.lockKey === undefined) return body();
+    const lock = handled(
+      tx
+        .unsafe("SELECT pg_try_advisory_xact_lock($1) AS locked", [this.lockKey], { prepare: true })
+        .then(([row]) => (row?.locked ? 1 : 0)),
+    );
+    const result = await body();
+    if ((await lock) !== 1) throw new Error("this connection does not hold the server's lock on the database any more");
+    return result;
   }
 
   /**
