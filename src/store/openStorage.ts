@@ -9,7 +9,7 @@ import { StartupError } from "../startupError.js";
 import { DatabaseIdentity } from "./databaseIdentity.js";
 import { ensureMarker, guardMissingDatabase, guardUnmigratedDatabase } from "./databaseMarker.js";
 import { DataDirLock } from "./dataDirLock.js";
-import { databasePath, migrate, openConnection, userVersion } from "./db.js";
+import { type Db, databasePath, migrate, openConnection, userVersion } from "./db.js";
 import { diskFullError, isDiskFull, requireFreeSpace } from "./diskSpace.js";
 import { InlineWriter } from "./inlineWriter.js";
 import { checkBalancesMatchLedger } from "./ledgerCheck.js";
@@ -49,7 +49,7 @@ export async function openStorage(config: Config, log: Logger): Promise<Storage>
 async function openSqliteStorage(config: Config, log: Logger): Promise<Storage> {
   const { dataDir, diskMinFreeBytes } = config;
   const lock = DataDirLock.acquire(dataDir);
-  let db: ReturnType<typeof openConnection> | undefined;
+  let db: Db | undefined;
   try {
     requireFreeSpace(dataDir, diskMinFreeBytes);
     const policy = { dataDir, allowNew: config.allowNewDatabase, log };

@@ -91,6 +91,20 @@ export function declinedBy(unit: number, op: WriteOp, changes: number): Declined
   };
 }
 
+/**
+ * Batches that shared one transaction, answered each for its own units: `declined` (numbered
+ * over all their units, in order) split per batch and numbered within it.
+ */
+export function declinedPerBatch(batchSizes: readonly number[], declined: readonly Declined[]): Declined[][] {
+  let first = 0;
+  return batchSizes.map((size) => {
+    const end = first + size;
+    const own = declined.filter((d) => d.unit >= first && d.unit < end).map((d) => ({ ...d, unit: d.unit - first }));
+    first = end;
+    return own;
+  });
+}
+
 /** Thrown inside a unit's savepoint (or a pipelined batch) to undo it. */
 export class DeclinedUnit extends Error {
   constructor(readonly declined: Declined) {

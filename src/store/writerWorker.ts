@@ -5,7 +5,7 @@
 // are refused, and the main thread stops the process.
 import { parentPort, workerData } from "node:worker_threads";
 import { type Durability, openConnection } from "./db.js";
-import { type Declined, WriteStatements, type WriteUnit } from "./writeStatements.js";
+import { type Declined, declinedPerBatch, WriteStatements, type WriteUnit } from "./writeStatements.js";
 
 export interface WriterOptions {
   dataDir: string;
@@ -52,14 +52,11 @@ function applyReceived(): void {
       const units = batches.flat();
       const declined = units.length > 0 ? writes.apply(units) : [];
       const seconds = (performance.now() - started) / 1000;
-      let first = 0;
-      for (const batch of batches) {
-        const end = first + batch.length;
-        const own = declined
-          .filter((d) => d.unit >= first && d.unit < end)
-          .map((d) => ({ ...d, unit: d.unit - first }));
+      for (const own of declinedPerBatch(
+        batches.map((batch) => batch.length),
+        declined,
+      )) {
         reply({ type: "committed", seconds, declined: own });
-        first = end;
       }
     } catch (error) {
       const { message: text, code } = error as { message?: string; code?: string };

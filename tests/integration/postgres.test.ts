@@ -14,6 +14,7 @@ import { PostgresWriter } from "../../src/store/postgres/writer.js";
 import { Store } from "../../src/store/store.js";
 import { runBackup } from "../helpers/backupCommand.js";
 import { activeToken, createConcert, http } from "../helpers/client.js";
+import { AFTER_DECLINES, commitBatchWithDeclines, outcomes } from "../helpers/declinedBatch.js";
 import { onlyOn } from "../helpers/onlyOn.js";
 import { createDatabase, databaseUrl, dropDatabase, type PostgresCluster, startPostgres } from "../helpers/postgres.js";
 import { ServerExitedError, startServer, type TestServer } from "../helpers/server.js";
@@ -120,36 +121,13 @@ pg.describe("money decided in the database", () => {
     const store = new Store(new PostgresReads(sql), async (units) => (await writer.write(units)).declined);
     const fatal: unknown[] = [];
     const commits = new CommitQueue(store, writer, { onFatal: (error) => fatal.push(error) });
-    await commits.commit(() => store.credit("ann", 100, 1_000, 0));
-    const results = await Promise.allSettled([
-      commits.commit(() => store.credit("bo", 5, 1_000, 0)),
-      commits.commit(() => {
-        store.insertPayment(1, "ann", 150, 0);
-        store.debit("ann", 150, 1, 0);
-      }),
-      commits.commit(() => store.credit("cy", 2_000, 1_000, 0)),
-      commits.commit(() => store.payReservation(999, 2)),
-      commits.commit(() => store.debit("ann", 60, 3, 0)),
-    ]);
-    expect(results.map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as DeclinedByDatabase).code))).toEqual([
-      "ok",
-      "INSUFFICIENT_BALANCE",
-      "BALANCE_LIMIT",
-      "HOLD_EXPIRED",
-      "ok",
-    ]);
+    const results = await commitBatchWithDeclines(store, commits);
+    expect(outcomes(results)).toEqual(AFTER_DECLINES.outcomes);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(DeclinedByDatabase);
     expect(fatal).toEqual([]);
-    expect(await sql`SELECT id, balance FROM users ORDER BY id`).toEqual([
-      { id: "ann", balance: 40 },
-      { id: "bo", balance: 5 },
-    ]);
+    expect(await sql`SELECT id, balance FROM users ORDER BY id`).toEqual(AFTER_DECLINES.balances);
     expect(await sql`SELECT id FROM payments`).toEqual([]);
-    expect(await sql`SELECT user_id, amount FROM ledger ORDER BY id`).toEqual([
-      { user_id: "ann", amount: 100 },
-      { user_id: "bo", amount: 5 },
-      { user_id: "ann", amount: -60 },
-    ]);
+    expect(await sql`SELECT user_id, amount FROM ledger ORDER BY id`).toEqual(AFTER_DECLINES.ledger);
   });
 
   pg.test(

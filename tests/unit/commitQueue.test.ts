@@ -15,6 +15,7 @@ import { sqliteStore } from "../../src/store/sqliteReads.js";
 import type { Store } from "../../src/store/store.js";
 import { ThreadWriter } from "../../src/store/threadWriter.js";
 import type { Writer } from "../../src/store/writer.js";
+import { AFTER_DECLINES, commitBatchWithDeclines, outcomes } from "../helpers/declinedBatch.js";
 
 let dir: string;
 let db: Db;
@@ -35,7 +36,6 @@ const onDisk = (sql: string) => {
   }
 };
 const charge = (user: string, amount: number) => () => store.credit(user, amount, 1_000_000_000, 0);
-const pay = (user: string, amount: number, paymentId: number) => () => store.debit(user, amount, paymentId, 0);
 
 type StartWriter = (dir: string, db: Db) => Promise<Writer>;
 const inPlace: StartWriter = async (_dir, db) => new InlineWriter(db);
@@ -111,41 +111,14 @@ describe.each([
   });
 
   it("a unit the database declines is undone alone and answered with its guard's code; the rest of the batch commits", async () => {
-    await commits.commit(charge("ann", 100));
-    const batch = [
-      commits.commit(charge("bo", 5)),
-      // ann has 100: the database refuses to take 150 (no ledger row, no balance change) ...
-      commits.commit(() => {
-        store.insertPayment(1, "ann", 150, 0);
-        pay("ann", 150, 1)();
-      }),
-      // ... a charge over BALANCE_MAX likewise, and a sale of a reservation not held on disk ...
-      commits.commit(() => store.credit("cy", 2_000, 1_000, 0)),
-      commits.commit(() => store.payReservation(999, 2)),
-      // ... while a payment the balance covers commits beside them.
-      commits.commit(pay("ann", 60, 3)),
-    ];
-    const results = await Promise.allSettled(batch);
-    expect(results.map((r) => (r.status === "fulfilled" ? "ok" : (r.reason as DeclinedByDatabase).code))).toEqual([
-      "ok",
-      "INSUFFICIENT_BALANCE",
-      "BALANCE_LIMIT",
-      "HOLD_EXPIRED",
-      "ok",
-    ]);
+    const results = await commitBatchWithDeclines(store, commits);
+    expect(outcomes(results)).toEqual(AFTER_DECLINES.outcomes);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(DeclinedByDatabase);
     expect(sizes).toEqual([1, 5]);
     expect(fatal).toEqual([]);
-    expect(onDisk("SELECT id, balance FROM users ORDER BY id")).toEqual([
-      { id: "ann", balance: 40 },
-      { id: "bo", balance: 5 },
-    ]);
+    expect(onDisk("SELECT id, balance FROM users ORDER BY id")).toEqual(AFTER_DECLINES.balances);
     expect(onDisk("SELECT id FROM payments")).toEqual([]);
-    expect(onDisk("SELECT user_id, amount FROM ledger ORDER BY id")).toEqual([
-      { user_id: "ann", amount: 100 },
-      { user_id: "bo", amount: 5 },
-      { user_id: "ann", amount: -60 },
-    ]);
+    expect(onDisk("SELECT user_id, amount FROM ledger ORDER BY id")).toEqual(AFTER_DECLINES.ledger);
     await commits.commit(charge("after", 1));
   });
 

@@ -13,6 +13,7 @@ import {
   type Declined,
   DeclinedUnit,
   declinedBy,
+  declinedPerBatch,
   GUARDS,
   isGuarded,
   type Param,
@@ -105,15 +106,13 @@ export class PostgresWriter implements Writer {
       const units = group.flatMap((batch) => batch.units);
       try {
         const { seconds, declined } = await this.commit(units);
-        let first = 0;
-        for (const batch of group) {
-          const end = first + batch.units.length;
-          const own = declined
-            .filter((d) => d.unit >= first && d.unit < end)
-            .map((d) => ({ ...d, unit: d.unit - first }));
-          batch.done({ seconds, declined: own });
-          first = end;
-        }
+        const perBatch = declinedPerBatch(
+          group.map((batch) => batch.units.length),
+          declined,
+        );
+        group.forEach((batch, index) => {
+          batch.done({ seconds, declined: perBatch[index]! });
+        });
       } catch (error) {
         this.failure = error;
         for (const batch of group) batch.fail(error);
@@ -195,9 +194,7 @@ export class PostgresWriter implements Writer {
       }
     } catch (error) {
       if (error instanceof DeclinedUnit) throw error;
-      // The first statement that failed says why; what failed after it only says the transaction was aborted.
-      for (const result of await Promise.allSettled(sent)) if (result.status === "rejected") throw result.reason;
-      throw error;
+      return rethrowFirstFailure(sent, error);
     }
   }
 
@@ -217,8 +214,7 @@ export class PostgresWriter implements Writer {
       }
       await Promise.all(sent);
     } catch (error) {
-      for (const result of await Promise.allSettled(sent)) if (result.status === "rejected") throw result.reason;
-      throw error;
+      return rethrowFirstFailure(sent, error);
     }
     return declined;
   }
@@ -262,6 +258,15 @@ async function sendRun(tx: Transaction, run: WriteOp[]): Promise<number> {
 async function send(tx: Transaction, [name, ...params]: WriteOp): Promise<number> {
   const result = await tx.unsafe(STATEMENTS[name], params as Param[] as never[], { prepare: true });
   return result.count;
+}
+
+/**
+ * Throws why a transaction failed: the first statement that failed says why (what failed after
+ * it only says the transaction was aborted), or `error` when none of `sent` did.
+ */
+async function rethrowFirstFailure(sent: readonly Promise<number>[], error: unknown): Promise<never> {
+  for (const result of await Promise.allSettled(sent)) if (result.status === "rejected") throw result.reason;
+  throw error;
 }
 
 /** A statement sent ahead: its failure is reported where the batch is awaited, never as an unhandled rejection. */
