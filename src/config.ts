@@ -1,6 +1,7 @@
 // Reads and validates the environment once; everything else receives a Config.
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 
@@ -57,6 +58,21 @@ const envSchema = z.object({
     ),
   // How long a start waits for PostgreSQL to answer before it gives up (exit 1).
   DATABASE_CONNECT_TIMEOUT_S: integer(30, 0, 3600),
+  // Join a cluster of nodes through NATS (docs/cluster.md); needs DATABASE_URL.
+  NATS_URL: z
+    .string()
+    .optional()
+    .refine(
+      (value) => value === undefined || /^(nats|tls):\/\/./.test(value),
+      "NATS_URL must be a nats:// or tls:// URL (several separated by commas)",
+    ),
+  // This node's name in the cluster (default: host name and port).
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, "NODE_ID must be 1 to 64 letters, digits or . _ : -")
+    .optional(),
+  // 0: a gateway-only node that owns no concert.
+  NODE_OWNS: flag(true),
   // Refuse to create a fresh database where a marker says one existed (see store/databaseFile.ts).
   ALLOW_NEW_DATABASE: flag(false),
   // Below this much free space in DATA_DIR at start, the server says the disk is full and exits.
@@ -115,6 +131,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** DATABASE_CONNECT_TIMEOUT_S: how long a start retries connecting to PostgreSQL. */
   databaseConnectTimeoutSeconds: number;
+  /** Cluster mode (NATS_URL with DATABASE_URL): this node's part in it; undefined for one server. */
+  cluster: { natsUrl: string; nodeId: string; owns: boolean } | undefined;
   diskMinFreeBytes: number;
   queue: { activeMax: number; activeTtlMs: number; waitingIdleMs: number; tickMs: number; waitingMax: number };
   holdTtlMs: number;
@@ -169,6 +187,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && devLoginAsked === true) {
     throw new ConfigError("bad configuration: DEV_LOGIN=1 is not allowed with NODE_ENV=production");
   }
+  if (e.NATS_URL !== undefined) {
+    // Every node must accept the same tokens, and no node may invent its own secrets.
+    const missing = [
+      e.DATABASE_URL === undefined ? "DATABASE_URL (the nodes share PostgreSQL)" : undefined,
+      e.AUTH_SECRET === undefined ? "AUTH_SECRET (shared by every node)" : undefined,
+      e.ADMIN_TOKEN === undefined ? "ADMIN_TOKEN (shared by every node)" : undefined,
+    ].filter((name) => name !== undefined);
+    if (missing.length > 0) {
+      throw new ConfigError(`bad configuration: NATS_URL (cluster mode) needs ${missing.join(", ")}`);
+    }
+  } else if (e.NODE_ID !== undefined || env.NODE_OWNS !== undefined) {
+    throw new ConfigError("bad configuration: NODE_ID and NODE_OWNS need NATS_URL (cluster mode)");
+  }
   const dataDir = dataDirFrom(env);
   mkdirSync(dataDir, { recursive: true });
   return {
@@ -183,6 +214,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowNewDatabase: e.ALLOW_NEW_DATABASE,
     databaseUrl: e.DATABASE_URL,
     databaseConnectTimeoutSeconds: e.DATABASE_CONNECT_TIMEOUT_S,
+    cluster:
+      e.NATS_URL === undefined
+        ? undefined
+        : { natsUrl: e.NATS_URL, nodeId: e.NODE_ID ?? `${hostname()}:${e.PORT}`, owns: e.NODE_OWNS },
     diskMinFreeBytes: e.DISK_MIN_FREE_BYTES,
     queue: {
       activeMax: e.QUEUE_ACTIVE_MAX,
