@@ -13,6 +13,12 @@ export interface ScheduleInput {
   scheduleId: number;
   /** one status byte per seat, index = seatNo - 1; taken over and mutated in place */
   seats: Uint8Array;
+  /**
+   * The version before the first diff (default 0). A cluster node that takes a schedule over
+   * starts above every version the previous owner can have published (its epoch in the high
+   * bits), so subscribers never see a version go backwards.
+   */
+  firstVersion?: number;
 }
 
 export interface ScheduleContext {
@@ -138,7 +144,7 @@ export const scheduleMachine = setup({
     scheduleId: input.scheduleId,
     seats: input.seats,
     ...countSeats(input.seats),
-    version: 0,
+    version: input.firstVersion ?? 0,
     pending: new Map(),
   }),
   initial: "selling",

@@ -9,6 +9,7 @@ import type { Logger } from "./log.js";
 import { assertNativeUws, uWS } from "./uws.js";
 import { publishSeats, QueuePushes } from "./ws/pushes.js";
 import { registerWebSocket } from "./ws/routes.js";
+import { localSessions } from "./ws/sessions.js";
 
 export interface RunningApp {
   port: number;
@@ -36,7 +37,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     dispatcher,
     authenticator: core.authenticator,
     perAddress: core.perAddress,
-    rooms: core.actors.rooms,
+    sessions: localSessions(core.actors.rooms),
     trustProxy: config.trustProxy,
     maxFrameBytes: config.maxFrameBytes,
     nextRequestId,

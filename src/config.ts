@@ -69,7 +69,7 @@ const envSchema = z.object({
   // This node's name in the cluster (default: host name and port).
   NODE_ID: z
     .string()
-    .regex(/^[A-Za-z0-9._:-]{1,64}$/, "NODE_ID must be 1 to 64 letters, digits or . _ : -")
+    .regex(/^[A-Za-z0-9_:-]{1,64}$/, "NODE_ID must be 1 to 64 letters, digits or _ : - (it is part of NATS subjects)")
     .optional(),
   // 0: a gateway-only node that owns no concert.
   NODE_OWNS: flag(true),
@@ -217,7 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cluster:
       e.NATS_URL === undefined
         ? undefined
-        : { natsUrl: e.NATS_URL, nodeId: e.NODE_ID ?? `${hostname()}:${e.PORT}`, owns: e.NODE_OWNS },
+        : { natsUrl: e.NATS_URL, nodeId: e.NODE_ID ?? defaultNodeId(e.PORT), owns: e.NODE_OWNS },
     diskMinFreeBytes: e.DISK_MIN_FREE_BYTES,
     queue: {
       activeMax: e.QUEUE_ACTIVE_MAX,
@@ -248,6 +248,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: { issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE, maxLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_S },
     corsOrigins: e.CORS_ORIGINS,
   };
+}
+
+/** The host name and port (the process id when the port is chosen at random), in NODE_ID's alphabet. */
+function defaultNodeId(port: number): string {
+  const host = hostname()
+    .replace(/[^A-Za-z0-9_:-]/g, "-")
+    .slice(0, 48);
+  return `${host}:${port === 0 ? `pid${process.pid}` : port}`;
 }
 
 /** A random secret kept in DATA_DIR/secrets/<name> (mode 0600), created on first start. */

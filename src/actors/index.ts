@@ -36,12 +36,25 @@ export interface ActorOptions {
   publishSeats: (diff: SeatDiff) => void;
   /** What the waiting room tells the connections that follow a token (WebSocket pushes). */
   queueHooks?: QueueHooks | undefined;
+  /** Where ids come from (a cluster node: PostgreSQL's sequences); default: above the largest on disk. */
+  ids?: Ids | undefined;
+  /** The seat version every schedule starts from (a cluster node taking a room over); default 0. */
+  firstVersion?: number | undefined;
 }
 
-export function createActors({ config, store, state, commits, log, publishSeats, queueHooks }: ActorOptions): Actors {
+/** The id sequences of what the actors create. */
+export interface Ids {
+  concert: IdSequence;
+  schedule: IdSequence;
+  reservation: IdSequence;
+  payment: IdSequence;
+}
+
+export function createActors(options: ActorOptions): Actors {
+  const { config, store, state, commits, log, publishSeats, queueHooks } = options;
   const now = Date.now();
   const max = state.maxIds;
-  const ids = {
+  const ids = options.ids ?? {
     concert: new IdSequence(max.concert),
     schedule: new IdSequence(max.schedule),
     reservation: new IdSequence(max.reservation),
@@ -56,6 +69,7 @@ export function createActors({ config, store, state, commits, log, publishSeats,
         publish: publishSeats,
         afterPending: () => commits.afterPending(),
         diffIntervalMs: config.seatDiffIntervalMs,
+        firstVersion: options.firstVersion,
       }),
   );
   const reservations = new Reservations(store, catalog, ids.reservation, commits, config.maxHoldsPerUser);

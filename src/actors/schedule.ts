@@ -27,6 +27,8 @@ export interface ScheduleHooks {
   /** Resolves when every change made so far is committed (diffs never run ahead of the disk). */
   afterPending(): Promise<void>;
   diffIntervalMs: number;
+  /** The version before the first diff (machines/schedule.ts); default 0. */
+  firstVersion?: number;
 }
 
 export class ScheduleActor {
@@ -47,7 +49,9 @@ export class ScheduleActor {
     this.concertId = row.concertId;
     this.startsAt = row.startsAt;
     this.price = row.price;
-    this.machine = createActor(scheduleMachine, { input: { scheduleId: row.id, seats } });
+    this.machine = createActor(scheduleMachine, {
+      input: { scheduleId: row.id, seats, firstVersion: hooks.firstVersion ?? 0 },
+    });
     this.machine.on("diff", (diff) => {
       this.cachedView = null;
       hooks.publish(diff);

@@ -6,7 +6,7 @@ import type { Config } from "../config.js";
 import { ApiError, errorBody, toApiError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import type { Op, Session } from "./op.js";
+import type { Op, OpContext, Session } from "./op.js";
 import { type AddressLimiter, RateLimiter } from "./rateLimit.js";
 
 /** Who is asking, as the transport knows it before anything is read beyond the headers. */
@@ -40,8 +40,16 @@ export interface OpReply {
   body: unknown;
 }
 
+/**
+ * Runs an op somewhere else (a cluster node: on the owner of its room, or against PostgreSQL),
+ * after it was admitted and its arguments validated here; undefined runs it here, as a single
+ * server does.
+ */
+export type Router = (op: Op, args: unknown, context: OpContext, requestId: string) => Promise<unknown> | undefined;
+
 export interface DispatcherDeps {
   actors: Actors;
+  router?: Router | undefined;
   config: Config;
   authenticator: Authenticator;
   authenticateAdmin: AuthenticateAdmin;
@@ -123,26 +131,8 @@ export class Dispatcher {
     }
     const { userId } = request.admitted ?? this.admit(op, request, now);
     if (request.args instanceof ApiError) throw request.args;
-    const parsed = op.args.safeParse(request.args ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-      throw new ApiError("INVALID_ARGUMENT", `${where}${issue?.message ?? "invalid arguments"}`);
-    }
-    if (op.gate === "active") {
-      // The target first (an unknown concert or schedule is 404), then the room that gates it.
-      const concertId = op.concertOf?.(parsed.data, actors);
-      const { rooms } = actors;
-      if (concertId === undefined) {
-        // Any room's active token will do: the one named, or any the connection follows.
-        const tokens = request.queueToken !== undefined ? [request.queueToken] : (request.session?.queueTokens() ?? []);
-        rooms.assertActiveInAnyRoom(userId, tokens, now);
-      } else {
-        const room = rooms.gateOf(concertId);
-        rooms.assertActive(userId, request.queueToken ?? request.session?.queueToken(room), concertId, now);
-      }
-    }
-    return op.handle(parsed.data, {
+    const args = parseArgs(op, request.args);
+    const context: OpContext = {
       userId,
       now,
       actors,
@@ -150,7 +140,8 @@ export class Dispatcher {
       queueToken: request.queueToken,
       session: request.session,
       address: request.address,
-    });
+    };
+    return this.deps.router?.(op, args, context, request.requestId) ?? runOp(op, args, context);
   }
 
   private identify(credentials: Credentials, now: number): string {
@@ -179,6 +170,37 @@ export class Dispatcher {
       throw error;
     }
   }
+}
+
+/** The op's arguments as its schema makes them; INVALID_ARGUMENT says what is wrong. */
+export function parseArgs(op: Op, raw: unknown): unknown {
+  const parsed = op.args.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+  throw new ApiError("INVALID_ARGUMENT", `${where}${issue?.message ?? "invalid arguments"}`);
+}
+
+/**
+ * The queue gate of [active] ops, then the op itself, on the actors of `context` (a single
+ * server's; on a cluster node, those of the room the op was routed to). The target first (an
+ * unknown concert or schedule is 404), then the room that gates it.
+ */
+export function runOp(op: Op, args: unknown, context: OpContext): unknown | Promise<unknown> {
+  if (op.gate === "active") {
+    const { actors, userId, now, session, queueToken } = context;
+    const concertId = op.concertOf?.(args, actors);
+    const { rooms } = actors;
+    if (concertId === undefined) {
+      // Any room's active token will do: the one named, or any the connection follows.
+      const tokens = queueToken !== undefined ? [queueToken] : (session?.queueTokens() ?? []);
+      rooms.assertActiveInAnyRoom(userId, tokens, now);
+    } else {
+      const room = rooms.gateOf(concertId);
+      rooms.assertActive(userId, queueToken ?? session?.queueToken(room), concertId, now);
+    }
+  }
+  return op.handle(args, context);
 }
 
 function tooManyFromAddress(): ApiError {

@@ -41,7 +41,7 @@ import type { Logger } from "../log.js";
 import type { Clock, Leases } from "./leases.js";
 import { ownerOf } from "./placement.js";
 
-export type LostReason = "lease lost" | "moved" | "deadline" | "stopped";
+export type LostReason = "lease lost" | "moved" | "deadline" | "stopped" | "given up";
 
 export interface OwnershipOptions {
   leases: Leases;
@@ -158,6 +158,20 @@ export class Ownership {
     const holding = this.holdings.get(concertId);
     if (!holding || this.monotonic() >= holding.deadline) return false;
     return epoch === undefined || holding.epoch === epoch;
+  }
+
+  /**
+   * This node can no longer act as `concertId`'s owner under `epoch` (a write was fenced out or
+   * failed): onLost("given up") now, then the lease is released so that the next tick (of any
+   * node) takes it one epoch up and rebuilds it from PostgreSQL.
+   */
+  giveUp(concertId: number, epoch: number): void {
+    if (this.holdings.get(concertId)?.epoch !== epoch) return;
+    this.lose(concertId, "given up");
+    const { leases, nodeId, log } = this.options;
+    leases
+      .release(concertId, nodeId, epoch)
+      .catch((error) => log.warn({ err: error, node: nodeId, concertId }, "lease release failed"));
   }
 
   private async round(now: Clock): Promise<void> {

@@ -11,13 +11,25 @@ function id(value: number, what: string, allowZero = false): number {
   return value;
 }
 
+function token(value: string, what: string): string {
+  // NODE_ID's alphabet (config.ts) minus the separators NATS gives a meaning to.
+  if (!/^[A-Za-z0-9_:-]{1,64}$/.test(value)) throw new RangeError(`${what} cannot be part of a NATS subject: ${value}`);
+  return value;
+}
+
 export const subjects = {
-  /** Requests to the actor of one concert, answered by the node that owns it (request/reply). */
-  actor: (concertId: number) => `${PREFIX}.actor.${id(concertId, "concert id")}`,
+  /** Requests to the actors of one room (0: the site room), answered by the node that owns it (request/reply). */
+  actor: (room: number) => `${PREFIX}.actor.${id(room, "room id", true)}`,
   /** Seat diffs of one schedule, published by its owner to every node whose sockets follow it. */
   seats: (scheduleId: number) => `${PREFIX}.seats.${id(scheduleId, "schedule id")}`,
   /** Queue updates of one waiting room; room 0 is the site room. */
   room: (roomId: number) => `${PREFIX}.room.${id(roomId, "room id", true)}`,
   /** Node heartbeats. */
   nodes: `${PREFIX}.nodes`,
+  /** What an owner tells one node's connections (queue pushes to the sockets it follows tokens for). */
+  node: (nodeId: string) => `${PREFIX}.node.${token(nodeId, "node id")}`,
+  /** What follows the rooms of one node's connections (presence reports), to every room's owner. */
+  presence: `${PREFIX}.presence`,
+  /** A concert was created: every node reads the catalog again. */
+  catalog: `${PREFIX}.catalog`,
 } as const;

@@ -1,8 +1,6 @@
 // WebSocket transport at /v1/ws: authenticates the upgrade, decodes frames, runs ops, replies.
 import type { TemplatedApp, WebSocket } from "uWebSockets.js";
-import type { WaitingRooms } from "../actors/rooms.js";
 import type { Dispatcher } from "../api/dispatch.js";
-import type { Session } from "../api/op.js";
 import { opsByName } from "../api/ops/index.js";
 import { type AddressLimiter, type RateLimit, TokenBucket } from "../api/rateLimit.js";
 import { type Authenticator, bearerToken, type Identity } from "../auth/users.js";
@@ -15,7 +13,7 @@ import { sendJson, type TrackedResponse } from "../http/reply.js";
 import { decodeFrame, encodeFrame, encodeReply } from "./codec.js";
 import type { Connection } from "./connection.js";
 import * as outbox from "./outbox.js";
-import { seatTopic } from "./pushes.js";
+import type { SessionHost } from "./sessions.js";
 
 export interface WsDeps {
   dispatcher: Dispatcher;
@@ -23,8 +21,8 @@ export interface WsDeps {
   /** Every upgrade spends one token of its address (RATE_LIMIT_PER_IP). */
   perAddress: AddressLimiter;
   trustProxy: boolean;
-  /** The waiting rooms: told when a connection follows a token and when it goes. */
-  rooms: WaitingRooms;
+  /** What ops may do with a connection (queue pushes, seat topics), and who is told when it closes. */
+  sessions: SessionHost;
   maxFrameBytes: number;
   nextRequestId: () => string;
   /** Frames per connection (the dispatcher also limits per user). */
@@ -104,7 +102,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WsDeps): void {
       const left = (openByUser.get(connection.identity.userId) ?? 1) - 1;
       if (left > 0) openByUser.set(connection.identity.userId, left);
       else openByUser.delete(connection.identity.userId);
-      deps.rooms.unfollow(ws, Date.now());
+      deps.sessions.closed(ws);
     },
   });
   // uWS passes a GET without an upgrade on to the next route: it gets 426 rather than the 404 of no route.
@@ -166,8 +164,8 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
       address: () => connection.address,
       queueToken: argToken,
       session: isBinary
-        ? (connection.sessions.binary ??= sessionFor(ws, true, deps))
-        : (connection.sessions.text ??= sessionFor(ws, false, deps)),
+        ? (connection.sessions.binary ??= deps.sessions.sessionFor(ws, true))
+        : (connection.sessions.text ??= deps.sessions.sessionFor(ws, false)),
     })
     .then((result) => {
       if (ws.getUserData().closed) return;
@@ -177,36 +175,4 @@ function handleFrame(ws: WebSocket<Connection>, message: ArrayBuffer, isBinary: 
           : encodeFrame({ id, ok: false, ...(result.body as object) }, isBinary);
       outbox.send(ws, frame, isBinary);
     });
-}
-
-function sessionFor(ws: WebSocket<Connection>, isBinary: boolean, deps: WsDeps): Session {
-  return {
-    rememberQueueToken(room, token) {
-      const connection = ws.getUserData();
-      if (connection.closed) return;
-      connection.queueBinary = isBinary;
-      room.follow(ws, token, Date.now());
-    },
-    queueToken(room) {
-      return room.followedBy(ws);
-    },
-    queueTokens() {
-      const tokens: string[] = [];
-      for (const room of deps.rooms.all()) {
-        const token = room.followedBy(ws);
-        if (token !== undefined) tokens.push(token);
-      }
-      return tokens;
-    },
-    subscribeSeats(scheduleId) {
-      if (ws.getUserData().closed) return;
-      ws.unsubscribe(seatTopic(scheduleId, !isBinary));
-      ws.subscribe(seatTopic(scheduleId, isBinary));
-    },
-    unsubscribeSeats(scheduleId) {
-      if (ws.getUserData().closed) return;
-      ws.unsubscribe(seatTopic(scheduleId, false));
-      ws.unsubscribe(seatTopic(scheduleId, true));
-    },
-  };
 }

@@ -10,7 +10,7 @@ import { CommitQueue, DeclinedByDatabase } from "../../src/store/commitQueue.js"
 import { connect } from "../../src/store/postgres/connect.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
 import { PostgresReads } from "../../src/store/postgres/reads.js";
-import { PostgresWriter } from "../../src/store/postgres/writer.js";
+import { advisoryLockGuard, PostgresWriter } from "../../src/store/postgres/writer.js";
 import { Store } from "../../src/store/store.js";
 import { runBackup } from "../helpers/backupCommand.js";
 import { activeToken, createConcert, http } from "../helpers/client.js";
@@ -137,12 +137,12 @@ pg.describe("money decided in the database", () => {
       try {
         const key = 990_001;
         await other`SELECT pg_advisory_lock(${key})`;
-        const writer = new PostgresWriter(sql, key);
+        const writer = new PostgresWriter(sql, advisoryLockGuard(key));
         await expect(writer.write([[["setMeta", "fenced", "no"]]])).rejects.toThrow("does not hold the server's lock");
         expect(await sql`SELECT value FROM meta WHERE key = 'fenced'`).toEqual([]);
         // Once nobody else holds it, the writer's transactions take it for themselves and commit.
         await other`SELECT pg_advisory_unlock(${key})`;
-        const next = new PostgresWriter(sql, key);
+        const next = new PostgresWriter(sql, advisoryLockGuard(key));
         await next.write([[["setMeta", "fenced", "yes"]]]);
         expect(await sql`SELECT value FROM meta WHERE key = 'fenced'`).toEqual([{ value: "yes" }]);
       } finally {

@@ -1,11 +1,13 @@
-// NATS subjects of the cluster (src/cluster/subjects.ts): one per concert, schedule and room, and
-// never a wildcard or an empty token made from a bad id.
+// NATS subjects of the cluster (src/cluster/subjects.ts): one per room's actors, schedule, room and
+// node, and never a wildcard or an empty token made from a bad id.
 import { describe, expect, it } from "vitest";
 import { subjects } from "../../src/cluster/subjects.js";
 
 describe("cluster subjects", () => {
-  it("name one concert's actor, one schedule's seats, one room's queue and the heartbeats", () => {
+  it("name one room's actors, one schedule's seats, one room's queue, one node and the heartbeats", () => {
     expect(subjects.actor(12)).toBe("tickets.actor.12");
+    expect(subjects.actor(0)).toBe("tickets.actor.0"); // the site room's
+    expect(subjects.node("node-1:8080")).toBe("tickets.node.node-1:8080");
     expect(subjects.seats(3)).toBe("tickets.seats.3");
     expect(subjects.room(5)).toBe("tickets.room.5");
     expect(subjects.room(0)).toBe("tickets.room.0"); // the site room
@@ -13,13 +15,16 @@ describe("cluster subjects", () => {
     expect(subjects.actor(Number.MAX_SAFE_INTEGER)).toBe(`tickets.actor.${Number.MAX_SAFE_INTEGER}`);
   });
 
-  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53])(
-    "refuse %s as a concert or schedule id",
-    (id) => {
-      expect(() => subjects.actor(id)).toThrow(RangeError);
-      expect(() => subjects.seats(id)).toThrow(/schedule id must be a positive integer/);
-    },
-  );
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53])("refuse %s as a room or schedule id", (id) => {
+    expect(() => subjects.actor(id)).toThrow(RangeError);
+    expect(() => subjects.seats(id)).toThrow(/schedule id must be a positive integer/);
+  });
+
+  it("refuse schedule 0 and node ids that would make a wildcard or several tokens", () => {
+    expect(() => subjects.seats(0)).toThrow(RangeError);
+    for (const bad of ["", "a.b", "*", ">", "a b", "x".repeat(65)])
+      expect(() => subjects.node(bad)).toThrow(RangeError);
+  });
 
   it("refuse a negative or fractional room id, and values that are not numbers at all", () => {
     expect(() => subjects.room(-1)).toThrow(/room id must be a non-negative integer, got -1/);

@@ -11,15 +11,32 @@ import { Store } from "../store.js";
 import { connect, redacted, type Sql } from "./connect.js";
 import { migrate } from "./migrate.js";
 import { PostgresReads } from "./reads.js";
-import { PostgresWriter } from "./writer.js";
+import { advisoryLockGuard, PostgresWriter } from "./writer.js";
 
 /** The advisory lock one server holds on its database for as long as it runs (a constant: "tickets"). */
 export const SERVER_LOCK = 7_215_000;
 
 const RETRY_EVERY_MS = 500;
 
-export async function openPostgresStorage(config: Config, log: Logger): Promise<Storage> {
+/**
+ * A cluster node's storage (`shared`): many nodes write the same database, so there is no server
+ * lock; each owned room writes through its own fenced writer (src/cluster/rooms.ts), and this
+ * storage's writer, unguarded, only applies what belongs to no room (the start, a new concert).
+ */
+export interface SharedPostgres {
+  url: string;
+  reads: PostgresReads;
+  /** A small pool for the cluster's own statements (leases, money). */
+  sql: Sql;
+}
+
+export async function openPostgresStorage(
+  config: Config,
+  log: Logger,
+  options: { shared?: boolean } = {},
+): Promise<Storage & { shared?: SharedPostgres }> {
   const url = config.databaseUrl!;
+  const shared = options.shared === true;
   const where = redacted(url);
   let holding = false;
   let lost: string | undefined;
@@ -36,21 +53,26 @@ export async function openPostgresStorage(config: Config, log: Logger): Promise<
     },
   });
   const readSql = connect(url, { max: 4 });
-  const closeAll = () => Promise.allSettled([writeSql, readSql].map((sql) => sql.end({ timeout: 5 })));
+  const clusterSql = shared ? connect(url, { max: 4 }) : undefined;
+  const pools = [writeSql, readSql, ...(clusterSql ? [clusterSql] : [])];
+  const closeAll = () => Promise.allSettled(pools.map((sql) => sql.end({ timeout: 5 })));
   try {
     await waitForDatabase(writeSql, where, config.databaseConnectTimeoutSeconds, log);
-    const [{ locked } = { locked: false }] = await writeSql<{ locked: boolean }[]>`
-      SELECT pg_try_advisory_lock(${SERVER_LOCK}) AS locked`;
-    holding = locked;
-    if (!locked) {
-      throw new StartupError(
-        `another server is using the PostgreSQL database ${where} (its advisory lock ${SERVER_LOCK} is held)`,
-        2,
-      );
+    if (!shared) {
+      const [{ locked } = { locked: false }] = await writeSql<{ locked: boolean }[]>`
+        SELECT pg_try_advisory_lock(${SERVER_LOCK}) AS locked`;
+      holding = locked;
+      if (!locked) {
+        throw new StartupError(
+          `another server is using the PostgreSQL database ${where} (its advisory lock ${SERVER_LOCK} is held)`,
+          2,
+        );
+      }
     }
     const version = await migrate(writeSql);
-    const writer = new PostgresWriter(writeSql, SERVER_LOCK);
-    const store = new Store(new PostgresReads(readSql), async (units) => (await writer.write(units)).declined);
+    const writer = new PostgresWriter(writeSql, shared ? undefined : advisoryLockGuard(SERVER_LOCK));
+    const reads = new PostgresReads(readSql);
+    const store = new Store(reads, async (units) => (await writer.write(units)).declined);
     await store.recordStart(Date.now());
     const ms = await checkBalancesMatchLedger(store);
     log.info(
@@ -60,7 +82,11 @@ export async function openPostgresStorage(config: Config, log: Logger): Promise<
     return {
       store,
       kind: "postgres",
-      openWriter: async () => writer,
+      ...(clusterSql ? { shared: { url, reads, sql: clusterSql } } : {}),
+      openWriter: async () => {
+        if (shared) throw new Error("a cluster node writes through the fenced writers of the rooms it owns");
+        return writer;
+      },
       problem: () => lost,
       onLost(handler) {
         onLost = handler;

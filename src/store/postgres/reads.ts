@@ -19,6 +19,11 @@ import type { Sql } from "./connect.js";
 const RESERVATION_COLUMNS = `id, user_id AS "userId", schedule_id AS "scheduleId", seat_no AS "seatNo", price,
   status, expires_at AS "expiresAt", created_at AS "createdAt", payment_id AS "paymentId"`;
 
+const CONCERT_COLUMNS = `id, title, time_zone AS "timeZone"`;
+const SCHEDULE_COLUMNS = `id, concert_id AS "concertId", starts_at AS "startsAt", seat_count AS "seatCount", price`;
+const ONSALE_COLUMNS = `concert_id AS "concertId", opens_at AS "opensAt", active_max AS "activeMax", paused, seed,
+  commitment, drawn_at AS "drawnAt"`;
+
 const FILTERS: Record<ReservationFilter, string> = {
   all: "",
   // Held means held on disk and not past its expiry.
@@ -37,28 +42,41 @@ export class PostgresReads implements StoreReads {
     }
   }
 
-  async startupState(): Promise<StartupState> {
-    // One snapshot for all of them: a repeatable-read, read-only transaction.
+  /**
+   * Everything the actors are rebuilt from, in one snapshot (a repeatable-read, read-only
+   * transaction). With `room` (cluster mode), only that placement's part: the site room (0) with
+   * every concert that has no on-sale, or on-sale concert `room` with its room; no balances and no
+   * max ids (money is decided in PostgreSQL and ids come from its sequences).
+   */
+  async startupState(room?: number): Promise<StartupState> {
+    if (room !== undefined && !(Number.isSafeInteger(room) && room >= 0)) throw new RangeError(`bad room ${room}`);
+    const scoped = room !== undefined;
+    const concertsIn =
+      room === undefined ? "TRUE" : room === 0 ? "id NOT IN (SELECT concert_id FROM onsales)" : `id = ${room}`;
+    const schedulesIn = `concert_id IN (SELECT id FROM concerts WHERE ${concertsIn})`;
     return this.sql.begin("isolation level repeatable read read only", async (tx) => {
       const rows = <T>(query: string) => tx.unsafe(query) as unknown as Promise<T[]>;
       const [concerts, schedules, liveReservations, balances, queueTokens, onSales, [maxIds]] = await Promise.all([
-        rows<StartupState["concerts"][number]>(`SELECT id, title, time_zone AS "timeZone" FROM concerts ORDER BY id`),
-        rows<StartupState["schedules"][number]>(
-          `SELECT id, concert_id AS "concertId", starts_at AS "startsAt", seat_count AS "seatCount", price
-           FROM schedules ORDER BY id`,
+        rows<StartupState["concerts"][number]>(
+          `SELECT ${CONCERT_COLUMNS} FROM concerts WHERE ${concertsIn} ORDER BY id`,
         ),
-        rows<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE status IN ('held', 'paid')`),
-        rows<StartupState["balances"][number]>("SELECT id, balance FROM users"),
+        rows<StartupState["schedules"][number]>(
+          `SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE ${schedulesIn} ORDER BY id`,
+        ),
+        rows<ReservationRow>(
+          `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE status IN ('held', 'paid')
+           ${scoped ? `AND schedule_id IN (SELECT id FROM schedules WHERE ${schedulesIn})` : ""}`,
+        ),
+        scoped ? Promise.resolve([]) : rows<StartupState["balances"][number]>("SELECT id, balance FROM users"),
         rows<QueueTokenRow>(
           `SELECT token, room, user_id AS "userId", seq, status, draw_key AS "drawKey", joined_at AS "joinedAt",
              last_seen_at AS "lastSeenAt", activated_at AS "activatedAt", expires_at AS "expiresAt"
-           FROM queue_tokens ORDER BY seq`,
+           FROM queue_tokens ${scoped ? `WHERE room = ${room}` : ""} ORDER BY seq`,
         ),
         rows<Omit<OnSaleRow, "paused"> & { paused: number }>(
-          `SELECT concert_id AS "concertId", opens_at AS "opensAt", active_max AS "activeMax", paused, seed,
-             commitment, drawn_at AS "drawnAt" FROM onsales`,
+          `SELECT ${ONSALE_COLUMNS} FROM onsales ${scoped ? `WHERE concert_id = ${room}` : ""}`,
         ),
-        rows<MaxIds>(MAX_IDS),
+        scoped ? Promise.resolve([{ concert: 0, schedule: 0, reservation: 0, payment: 0 }]) : rows<MaxIds>(MAX_IDS),
       ]);
       return {
         concerts: [...concerts],
@@ -70,6 +88,32 @@ export class PostgresReads implements StoreReads {
         maxIds: { ...maxIds! },
       };
     });
+  }
+
+  /** Every concert, schedule and on-sale (a cluster node's directory of where things are). */
+  async catalog(): Promise<Pick<StartupState, "concerts" | "schedules" | "onSales">> {
+    const [concerts, schedules, onSales] = await Promise.all([
+      this.rows<StartupState["concerts"][number]>(`SELECT ${CONCERT_COLUMNS} FROM concerts ORDER BY id`),
+      this.rows<StartupState["schedules"][number]>(`SELECT ${SCHEDULE_COLUMNS} FROM schedules ORDER BY id`),
+      this.rows<Omit<OnSaleRow, "paused"> & { paused: number }>(`SELECT ${ONSALE_COLUMNS} FROM onsales`),
+    ]);
+    return {
+      concerts: [...concerts],
+      schedules: [...schedules],
+      onSales: onSales.map((row) => ({ ...row, paused: row.paused === 1 })),
+    };
+  }
+
+  /** The waiting room a queue token belongs to (0: the site room), if the token exists. */
+  async roomOfToken(token: string): Promise<number | undefined> {
+    const [row] = await this.rows<{ room: number }>("SELECT room FROM queue_tokens WHERE token = $1", [token]);
+    return row?.room;
+  }
+
+  /** A user's balance (0 for a user with none). */
+  async balanceOf(userId: string): Promise<number> {
+    const [row] = await this.rows<{ balance: number }>("SELECT balance FROM users WHERE id = $1", [userId]);
+    return row?.balance ?? 0;
   }
 
   async concertCount(): Promise<number> {

@@ -50,6 +50,20 @@ const DECLINING_CONSTRAINTS: Record<string, Declined["code"]> = { users_balance_
 
 type Transaction = postgres.TransactionSql;
 
+/**
+ * A check a transaction runs first, not awaited (pipelined ahead of the batch): it rejects, and
+ * the transaction with it, when this writer may no longer commit.
+ */
+export type TransactionGuard = (tx: Transaction) => Promise<unknown>;
+
+/** The single server's guard: it holds the advisory lock `key` on the writer's connection. */
+export function advisoryLockGuard(key: number): TransactionGuard {
+  return (tx) =>
+    tx.unsafe("SELECT pg_try_advisory_xact_lock($1) AS locked", [key], { prepare: true }).then(([row]) => {
+      if (!row?.locked) throw new Error("this connection does not hold the server's lock on the database any more");
+    });
+}
+
 /** A batch handed to write(), waiting for its transaction. */
 interface Queued {
   units: WriteUnit[];
@@ -68,13 +82,15 @@ export class PostgresWriter implements Writer {
   private draining: Promise<void> | null = null;
 
   /**
-   * `lockKey`: the advisory lock this server holds on its connection; each transaction takes it
-   * too, first (granted at once to the session that holds it, refused to any other), so a
-   * connection the client silently replaced, or another server, can never commit a batch.
+   * `guard`: what each transaction runs first, sent ahead of the batch and checked before COMMIT,
+   * so that nobody but the rightful writer can ever commit a batch. A single server's advisory
+   * lock, held on this connection (granted at once to the session that holds it, refused to any
+   * other, so a connection the client silently replaced, or another server, cannot commit); or,
+   * on a cluster node, the fence of the lease it owns a room under (src/cluster/leases.ts).
    */
   constructor(
     private readonly sql: Sql,
-    private readonly lockKey?: number,
+    private readonly guard?: TransactionGuard,
   ) {}
 
   /**
@@ -147,16 +163,16 @@ export class PostgresWriter implements Writer {
     return { seconds: (performance.now() - started) / 1000, declined };
   }
 
-  /** Runs `body` in `tx` after the server's lock is taken for the transaction (sent ahead, checked before COMMIT). */
+  /** Runs `body` in `tx` after the guard (sent ahead, checked before COMMIT). */
   private async locked<T>(tx: Transaction, body: () => Promise<T>): Promise<T> {
-    if (this.lockKey === undefined) return body();
-    const lock = handled(
-      tx
-        .unsafe("SELECT pg_try_advisory_xact_lock($1) AS locked", [this.lockKey], { prepare: true })
-        .then(([row]) => (row?.locked ? 1 : 0)),
-    );
-    const result = await body();
-    if ((await lock) !== 1) throw new Error("this connection does not hold the server's lock on the database any more");
+    if (this.guard === undefined) return body();
+    const guard = handled(this.guard(tx));
+    const result = await body().catch(async (error) => {
+      // The guard's own refusal says why the statements after it failed.
+      await guard;
+      throw error;
+    });
+    await guard;
     return result;
   }
 
@@ -270,7 +286,7 @@ async function rethrowFirstFailure(sent: readonly Promise<number>[], error: unkn
 }
 
 /** A statement sent ahead: its failure is reported where the batch is awaited, never as an unhandled rejection. */
-function handled(sent: Promise<number>): Promise<number> {
+function handled<T>(sent: Promise<T>): Promise<T> {
   sent.catch(() => {});
   return sent;
 }
