@@ -1,4 +1,5 @@
 // The server: the in-process core (core.ts) behind uWS's HTTP and WebSocket transports.
+import { type ClusterNode, startClusterNode } from "./cluster/node.js";
 import type { Config } from "./config.js";
 import { buildCore } from "./core.js";
 import { withCors } from "./http/cors.js";
@@ -22,22 +23,31 @@ export interface AppOptions {
   onFatal: (error: unknown) => void;
 }
 
-export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
-  assertNativeUws();
-  const app = uWS.App();
+/** What the transports need of the server behind them: one process's core, or a cluster node. */
+type Served = Pick<ClusterNode, "dispatcher" | "metrics" | "authenticator" | "perAddress" | "sessions" | "problem" | "close">;
+
+/** The single server: its core (core.ts), its seat diffs to the uWS topics, its rooms' pushes to the sockets. */
+async function singleServer(config: Config, log: Logger, app: uWS.TemplatedApp, options: AppOptions): Promise<Served> {
   const core = await buildCore(config, log, {
     onFatal: options.onFatal,
     publishSeats: (diff) => publishSeats(app, diff),
     queueHooks: new QueuePushes(),
   });
-  const { dispatcher, metrics, storage } = core;
+  return { ...core, sessions: localSessions(core.actors.rooms), problem: () => core.storage.problem() };
+}
+
+export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
+  assertNativeUws();
+  const app = uWS.App();
+  const core = config.cluster === undefined ? await singleServer(config, log, app, options) : await startClusterNode(config, log, app);
+  const { dispatcher, metrics } = core;
   let requestCounter = 0;
   const nextRequestId = () => `r${(++requestCounter).toString(36)}`;
   registerWebSocket(app, {
     dispatcher,
     authenticator: core.authenticator,
     perAddress: core.perAddress,
-    sessions: localSessions(core.actors.rooms),
+    sessions: core.sessions,
     trustProxy: config.trustProxy,
     maxFrameBytes: config.maxFrameBytes,
     nextRequestId,
@@ -58,7 +68,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     limitsPerAddress: config.rateLimitPerIp.perSecond > 0,
     metricsToken: config.metricsToken,
     nextRequestId,
-    storageProblem: () => storage.problem(),
+    storageProblem: () => core.problem(),
   });
   registerWebRoutes(routes, { serveSourceMaps: !config.production });
 

@@ -73,6 +73,8 @@ const envSchema = z.object({
     .optional(),
   // 0: a gateway-only node that owns no concert.
   NODE_OWNS: flag(true),
+  // How long a node's lease on a room lasts unrenewed: about how long a dead owner's rooms answer 503.
+  CLUSTER_LEASE_MS: integer(6000, 300, 600_000),
   // Refuse to create a fresh database where a marker says one existed (see store/databaseFile.ts).
   ALLOW_NEW_DATABASE: flag(false),
   // Below this much free space in DATA_DIR at start, the server says the disk is full and exits.
@@ -133,6 +135,8 @@ export interface Config {
   databaseConnectTimeoutSeconds: number;
   /** Cluster mode (NATS_URL with DATABASE_URL): this node's part in it; undefined for one server. */
   cluster: { natsUrl: string; nodeId: string; owns: boolean } | undefined;
+  /** CLUSTER_LEASE_MS: a room's lease; renewed every third of it, so an owner's death is noticed within it. */
+  clusterLeaseMs: number;
   diskMinFreeBytes: number;
   queue: { activeMax: number; activeTtlMs: number; waitingIdleMs: number; tickMs: number; waitingMax: number };
   holdTtlMs: number;
@@ -218,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.NATS_URL === undefined
         ? undefined
         : { natsUrl: e.NATS_URL, nodeId: e.NODE_ID ?? defaultNodeId(e.PORT), owns: e.NODE_OWNS },
+    clusterLeaseMs: e.CLUSTER_LEASE_MS,
     diskMinFreeBytes: e.DISK_MIN_FREE_BYTES,
     queue: {
       activeMax: e.QUEUE_ACTIVE_MAX,

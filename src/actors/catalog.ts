@@ -133,29 +133,53 @@ export class Catalog {
    * durable, so nobody can see or book what a crash could still take back.
    */
   async create(input: NewConcert, now: number): Promise<ConcertView> {
-    const concert: ConcertRow = { id: this.ids.concert.next(), title: input.title, timeZone: input.timeZone ?? "UTC" };
-    const schedules: ScheduleRow[] = input.schedules.map((s) => ({
-      id: this.ids.schedule.next(),
-      concertId: concert.id,
-      startsAt: s.startsAt,
-      seatCount: s.seatCount,
-      price: s.price,
-    }));
-    const onSale = input.onSale === undefined ? undefined : newOnSale(concert.id, input.onSale, now);
-    await this.commits.commit(() => {
-      this.store.insertConcert(concert, now);
-      for (const schedule of schedules) this.store.insertSchedule(schedule);
-      if (onSale) this.store.insertOnSale(onSale);
-    });
+    const { concert, schedules, onSale } = newConcertRows(input, this.ids, now);
+    await this.commits.commit(() => writeConcert(this.store, { concert, schedules, onSale }, now));
     this.addConcert(concert);
     for (const row of schedules) this.addSchedule(row, new Uint8Array(row.seatCount));
     if (onSale) this.onSales.set(concert.id, onSale);
-    return {
-      id: concert.id,
-      title: concert.title,
-      schedules: schedules.map((s) => ({ id: s.id, startsAt: s.startsAt, totalSeats: s.seatCount })),
-    };
+    return concertView(concert, schedules);
   }
+}
+
+/** The rows of a new concert, its ids allocated now. */
+export interface ConcertRows {
+  concert: ConcertRow;
+  schedules: ScheduleRow[];
+  onSale: OnSaleRow | undefined;
+}
+
+export function newConcertRows(
+  input: NewConcert,
+  ids: { concert: IdSequence; schedule: IdSequence },
+  now: number,
+): ConcertRows {
+  const concert: ConcertRow = { id: ids.concert.next(), title: input.title, timeZone: input.timeZone ?? "UTC" };
+  const schedules: ScheduleRow[] = input.schedules.map((s) => ({
+    id: ids.schedule.next(),
+    concertId: concert.id,
+    startsAt: s.startsAt,
+    seatCount: s.seatCount,
+    price: s.price,
+  }));
+  const onSale = input.onSale === undefined ? undefined : newOnSale(concert.id, input.onSale, now);
+  return { concert, schedules, onSale };
+}
+
+/** Records the writes of a new concert. */
+export function writeConcert(store: Store, { concert, schedules, onSale }: ConcertRows, now: number): void {
+  store.insertConcert(concert, now);
+  for (const schedule of schedules) store.insertSchedule(schedule);
+  if (onSale) store.insertOnSale(onSale);
+}
+
+/** What admin.concerts.create answers about the concert. */
+export function concertView(concert: ConcertRow, schedules: readonly ScheduleRow[]): ConcertView {
+  return {
+    id: concert.id,
+    title: concert.title,
+    schedules: schedules.map((s) => ({ id: s.id, startsAt: s.startsAt, totalSeats: s.seatCount })),
+  };
 }
 
 /**

@@ -36,6 +36,16 @@ export interface MoneyRequest {
   now: number;
 }
 
+/** The record a money operation stores with its work, for a store that writes it itself (a cluster node's MoneyDesk). */
+export interface IdempotencyClaim {
+  key: string;
+  fingerprint: string;
+  status: number;
+}
+
+/** The work of a money operation: given the write of its record (a commit queue's) and the record itself. */
+export type MoneyWork<T> = (recordWrite: (response: T) => Write, claim: IdempotencyClaim | undefined) => Promise<T>;
+
 interface Stored {
   fingerprint: string;
   createdAt: number;
@@ -79,11 +89,11 @@ export class IdempotencyRecords {
    * receives the write that stores the record, to be committed in the same transaction as the
    * work itself. A failed attempt stores nothing.
    */
-  async run<T>(request: MoneyRequest, perform: (recordWrite: (response: T) => Write) => Promise<T>): Promise<T> {
+  async run<T>(request: MoneyRequest, perform: MoneyWork<T>): Promise<T> {
     const { userId, key } = request;
     if (key === undefined) {
       this.takeRate(userId, request.now);
-      return perform(() => noWrite);
+      return perform(() => noWrite, undefined);
     }
     const id = pairKey(userId, key);
     const pending = this.inFlight.get(id);
@@ -107,7 +117,7 @@ export class IdempotencyRecords {
     id: string,
     request: MoneyRequest,
     key: string,
-    perform: (recordWrite: (response: T) => Write) => Promise<T>,
+    perform: MoneyWork<T>,
   ): Promise<T> {
     const { userId, now } = request;
     const stored = await this.stored(id, userId, key, now);
@@ -130,7 +140,11 @@ export class IdempotencyRecords {
           createdAt: now,
         });
     try {
-      const response = await perform(recordWrite);
+      const response = await perform(recordWrite, {
+        key,
+        fingerprint: request.fingerprint,
+        status: request.successStatus,
+      });
       this.recent.set(id, { fingerprint: request.fingerprint, createdAt: now, response });
       return response;
     } catch (error) {

@@ -26,6 +26,11 @@ export class Reservations {
   /** Holds that ended in memory whose change is not committed yet: lookups must not read stale rows. */
   private readonly settling = new Map<number, { hold: Hold; status: ReservationStatus }>();
   private readonly expiries = new ExpiryHeap<Hold>((hold, now) => this.expire(hold, now));
+  /**
+   * Holds locked for a payment decided elsewhere (a cluster node's coordinator and PostgreSQL),
+   * until when: no release, no expiry and no other payment meanwhile (lockForPayment).
+   */
+  private readonly locked = new Map<number, number>();
 
   constructor(
     private readonly store: Store,
@@ -129,7 +134,7 @@ export class Reservations {
     if (settling) return settling.status;
     const live = this.live.get(row.id);
     if (live) return live.expiresAt <= now ? "expired" : "held";
-    return row.status === "held" && row.expiresAt <= now ? "expired" : row.status;
+    return storedStatusAt(row, now);
   }
 
   /**
@@ -160,6 +165,7 @@ export class Reservations {
   ): Promise<{ reservationId: number; status: "released" }> {
     const hold = this.liveHold(userId, reservationId, now);
     if (hold === undefined) return this.refuse(userId, reservationId, now);
+    this.assertNotLocked(reservationId, now);
     if (!seatRules.release(hold, userId)) throw new Error(`seat machine refused RELEASE of ${reservationId}`);
     await this.end(hold, "released");
     return { reservationId, status: "released" };
@@ -168,6 +174,12 @@ export class Reservations {
   /** A hold found due at `now` (>= its expiresAt) by the timer heap or a request: the seat machine ends it. */
   private expire(hold: Hold, now: number): void {
     if (this.live.get(hold.reservationId) !== hold) return;
+    const lockedUntil = this.locked.get(hold.reservationId);
+    if (lockedUntil !== undefined) {
+      // Its payment is being decided: it expires after that, if it was not sold (settlePayment).
+      this.expiries.add(Math.max(lockedUntil, now + 1), hold);
+      return;
+    }
     if (!seatRules.expire(hold, now)) throw new Error(`seat machine refused EXPIRE of ${hold.reservationId}`);
     void this.end(hold, "expired");
   }
@@ -184,6 +196,74 @@ export class Reservations {
     return () => {
       for (const hold of holds) this.store.payReservation(hold.reservationId, paymentId);
     };
+  }
+
+  /**
+   * Locks the live holds `reservationIds` of `userId` for a payment that another node decides
+   * (src/cluster/payments.ts), for `lockMs`: checked in this turn as a payment here would be (404,
+   * 403, 409, 410), and one already locked is 503 (another payment of it is in flight; retry).
+   * Answers what the payment transaction checks again: each hold's price, and when they were found
+   * live. The outcome comes with settlePayment; without it the lock lapses (settleLapsed).
+   */
+  async lockForPayment(
+    userId: string,
+    reservationIds: readonly number[],
+    now: number,
+    lockMs: number,
+  ): Promise<{ holds: { reservationId: number; price: number }[]; heldAt: number }> {
+    const holds: Hold[] = [];
+    for (const id of reservationIds) {
+      const hold = this.liveHold(userId, id, now);
+      if (hold === undefined) return this.refuse(userId, id, now);
+      this.assertNotLocked(id, now);
+      if (!seatRules.pay(hold, userId, now)) throw new ApiError("HOLD_EXPIRED", `reservation ${id} has expired`);
+      holds.push(hold);
+    }
+    for (const hold of holds) this.locked.set(hold.reservationId, now + lockMs);
+    return { holds: holds.map(({ reservationId, price }) => ({ reservationId, price })), heldAt: now };
+  }
+
+  /**
+   * The outcome of a locked payment: paid (PostgreSQL already recorded the sale, so only memory
+   * changes: the seats are sold and their diffs published) or not (the holds are live again and
+   * expire at their own time, at once if that passed). Returns the concerts of the seats sold.
+   */
+  settlePayment(reservationIds: readonly number[], paid: boolean, now: number): Set<number> {
+    const concerts = new Set<number>();
+    for (const id of reservationIds) {
+      if (!this.locked.delete(id)) continue;
+      const hold = this.live.get(id);
+      if (hold === undefined) continue;
+      if (!paid) {
+        if (hold.expiresAt <= now) this.expire(hold, now);
+        continue;
+      }
+      this.catalog.schedule(hold.scheduleId).sell(hold.seatNo);
+      concerts.add(this.catalog.schedule(hold.scheduleId).concertId);
+      void this.untrack(hold, "paid");
+    }
+    return concerts;
+  }
+
+  /** Locks past their time whose outcome never came: PostgreSQL says whether each hold was paid. */
+  async settleLapsed(now: number): Promise<void> {
+    const lapsed = [...this.locked].filter(([, until]) => until <= now).map(([id]) => id);
+    for (const id of lapsed) {
+      const row = await this.store.reads.reservationById(id);
+      if (!this.locked.has(id)) continue;
+      this.settlePayment([id], row?.status === "paid", Date.now());
+    }
+  }
+
+  private assertNotLocked(reservationId: number, now: number): void {
+    const until = this.locked.get(reservationId);
+    if (until !== undefined) {
+      throw new ApiError(
+        "UNAVAILABLE",
+        `reservation ${reservationId} is being paid; retry`,
+        Math.max(1, Math.ceil((until - now) / 1000)),
+      );
+    }
   }
 
   /**
@@ -224,7 +304,18 @@ export class Reservations {
   }
 }
 
-function assertOwner(reservation: { userId: string }, userId: string): void {
+/** A stored reservation's status at `now`, from its row alone: a held one past its expiresAt is expired. */
+export function storedStatusAt(row: ReservationRow, now: number): ReservationStatus {
+  return row.status === "held" && row.expiresAt <= now ? "expired" : row.status;
+}
+
+/** A stored reservation as its owner sees it at `now`, from its row alone (a cluster node reads PostgreSQL). */
+export function storedView(row: ReservationRow, now: number): ReservationView {
+  return view({ ...row, reservationId: row.id }, storedStatusAt(row, now));
+}
+
+/** Throws 403 unless `userId` made the reservation. */
+export function assertOwner(reservation: { userId: string }, userId: string): void {
   if (reservation.userId !== userId) throw new ApiError("FORBIDDEN", "this reservation belongs to another user");
 }
 

@@ -71,6 +71,11 @@ export interface PayRequest {
   heldAt: number;
   now: number;
   record?: MoneyRecord;
+  /**
+   * How long the transaction may wait for anything (statement and lock time-outs): shorter than
+   * the owners' locks of the holds, so it can never commit after they lapsed and let go.
+   */
+  timeoutMs?: number;
 }
 
 /** The reused write statements, in PostgreSQL's numbering. */
@@ -122,7 +127,7 @@ export class MoneyDesk {
    * committed). With `record`, once per key: a live record of the key answers instead.
    */
   charge({ userId, amount, balanceMax, now, record }: ChargeRequest): Promise<BalanceView> {
-    return this.once(userId, record, now, async (tx) => {
+    return this.once(userId, record, now, undefined, async (tx) => {
       const locked = settled(lockMoney(tx, userId));
       const credited = changed(run(tx, "credit", userId, amount, now, userId, amount, balanceMax));
       const balance = settled(readBalance(tx, userId));
@@ -137,14 +142,14 @@ export class MoneyDesk {
    * at all. A lost fence or a hold no longer payable is UNAVAILABLE (the owners' view moved: retry);
    * a balance below the sum is INSUFFICIENT_BALANCE. With `record`, once per key.
    */
-  async pay({ userId, paymentId, holds, fences, heldAt, now, record }: PayRequest): Promise<PaymentView> {
+  async pay({ userId, paymentId, holds, fences, heldAt, now, record, timeoutMs }: PayRequest): Promise<PaymentView> {
     const reservationIds = holds.map((hold) => hold.reservationId);
     if (reservationIds.length === 0 || new Set(reservationIds).size !== reservationIds.length) {
       throw new ApiError("INVALID_ARGUMENT", "a payment needs holds, none of them twice");
     }
     const amount = holds.reduce((sum, hold) => sum + hold.price, 0);
     const concertIds = [...new Set(fences.map((f) => f.concertId))];
-    return this.once(userId, record, now, async (tx) => {
+    return this.once(userId, record, now, timeoutMs, async (tx) => {
       const locked = settled(lockMoney(tx, userId));
       // fence_leases() checks one node's leases: one call per owner, each by PostgreSQL's clock.
       const fenced = [...byNode(fences)].map(([nodeId, held]) => settled(fence(tx, nodeId, held, "database")));
@@ -174,10 +179,18 @@ export class MoneyDesk {
     userId: string,
     record: MoneyRecord | undefined,
     now: number,
+    timeoutMs: number | undefined,
     work: (tx: Transaction) => Promise<T>,
   ): Promise<T> {
     try {
       return (await this.sql.begin(async (tx) => {
+        if (timeoutMs !== undefined) {
+          const ms = Math.max(1, Math.floor(timeoutMs));
+          await Promise.all([
+            tx.unsafe(`SET LOCAL statement_timeout = ${ms}`),
+            tx.unsafe(`SET LOCAL lock_timeout = ${ms}`),
+          ]);
+        }
         if (record !== undefined) await claim(tx, userId, record, now);
         const result = await work(tx);
         if (record !== undefined) {
@@ -296,12 +309,19 @@ async function firstFailure(sent: readonly Promise<unknown>[]): Promise<void> {
 }
 
 /** PostgreSQL's refusals as the answers a client gets; anything else as it is. */
+/** A statement past its statement_timeout, and a lock wait past its lock_timeout. */
+const QUERY_CANCELED_SQLSTATE = "57014";
+const LOCK_NOT_AVAILABLE_SQLSTATE = "55P03";
+
 function asMoneyError(error: unknown): unknown {
   const { code, constraint_name } = (error ?? {}) as { code?: string; constraint_name?: string };
   if (code === FENCED_OUT_SQLSTATE) {
     return new ApiError("UNAVAILABLE", "a seat's owner changed while it was being paid; retry", 1);
   }
   if (code === DEADLOCK_SQLSTATE) return new ApiError("UNAVAILABLE", "the payment met another one; retry", 1);
+  if (code === QUERY_CANCELED_SQLSTATE || code === LOCK_NOT_AVAILABLE_SQLSTATE) {
+    return new ApiError("UNAVAILABLE", "the payment took too long; retry", 1);
+  }
   // The money lock makes debit's own check exact; the CHECK on balances is the last word all the same.
   if (constraint_name === "users_balance_check") {
     return new ApiError("INSUFFICIENT_BALANCE", "the balance does not cover the amount");

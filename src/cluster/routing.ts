@@ -1,0 +1,261 @@
+// Where each op runs on a cluster node, and the requests between nodes. The dispatcher admits an
+// op (authentication, rate limit) and validates its arguments on the node that received it; then
+// (DispatcherDeps.router):
+// - an op about one room's actors goes to that room's owner (ROOM_OF says which room), over NATS
+//   request/reply on the room's subject, or in process when this node owns it; the owner checks
+//   the queue gate and runs the op on its actors exactly as a single server does (runOp), with a
+//   session that stands for the caller's socket (followers.ts, gateway.ts);
+// - an [active] op about no concert (concerts.list) has its gate checked by the owner of the
+//   token's room, then runs here;
+// - every other op runs here, against PostgreSQL (gatewayOps.ts).
+// A room nobody serves (moving, its owner dead, NATS down) is 503 UNAVAILABLE with Retry-After,
+// never a guess: the owner itself refuses a request for a room it no longer serves.
+import { parseArgs, type Router, runOp } from "../api/dispatch.js";
+import type { Op, OpContext, Session } from "../api/op.js";
+import { opsByName } from "../api/ops/index.js";
+import type { Config } from "../config.js";
+import { ApiError } from "../errors.js";
+import type { PostgresReads } from "../store/postgres/reads.js";
+import type { Bus } from "./bus.js";
+import { type Directory, SITE_ROOM } from "./directory.js";
+import type { Followers } from "./followers.js";
+import type { Gateway, RemoteSessionInfo, SessionEffects } from "./gateway.js";
+import type { OwnedRooms } from "./ownedRooms.js";
+import { subjects } from "./subjects.js";
+
+/** A request to the owner of a room. */
+export type RoomRequest =
+  | {
+      kind: "op";
+      op: string;
+      args: unknown;
+      userId: string;
+      queueToken?: string | undefined;
+      address: string;
+      /** The caller's WebSocket, on node `node` (absent over HTTP). */
+      session?: (RemoteSessionInfo & { node: string }) | undefined;
+    }
+  /** The queue gate of an op about no concert: one of `tokens` must be active in this room. */
+  | { kind: "gate"; userId: string; tokens: string[] }
+  /** An on-sale's status (onsales.list gathers them). */
+  | { kind: "status"; concertId: number }
+  /** A payment coordinated elsewhere locks the caller's holds here (payments.ts). */
+  | { kind: "lock"; userId: string; reservationIds: number[]; lockMs: number }
+  /** ... and tells the outcome. */
+  | { kind: "settle"; userId: string; reservationIds: number[]; paid: boolean };
+
+export interface OpAnswer {
+  data: unknown;
+  effects?: SessionEffects;
+}
+
+export interface LockAnswer {
+  node: string;
+  epoch: number;
+  holds: { reservationId: number; price: number }[];
+  heldAt: number;
+}
+
+/** How long a routed request may take (an op that commits, over NATS) before it is 503. */
+export const ROOM_REQUEST_TIMEOUT_MS = 5000;
+
+type RoomOf = (args: never, lookups: Lookups) => Promise<number>;
+
+interface Lookups {
+  directory: Directory;
+  reads: PostgresReads;
+}
+
+const byConcert = (concertId: number, { directory }: Lookups) => directory.roomOfConcert(concertId);
+const bySchedule = async (scheduleId: number, lookups: Lookups) =>
+  byConcert(await lookups.directory.concertOfSchedule(scheduleId), lookups);
+
+/** The ops that run on the owner of a room, and which room. */
+export const ROOM_OF: Readonly<Record<string, RoomOf>> = {
+  "queue.check": ({ concertId }: { concertId?: number }, lookups) =>
+    concertId === undefined ? Promise.resolve(SITE_ROOM) : byConcert(concertId, lookups),
+  "schedules.list": ({ concertId }: { concertId: number }, lookups) => byConcert(concertId, lookups),
+  "seats.list": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
+  "seats.subscribe": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
+  "reservations.create": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
+  "reservations.release": async ({ reservationId }: { reservationId: number }, lookups) => {
+    const row = await lookups.reads.reservationById(reservationId);
+    if (row === undefined) throw new ApiError("NOT_FOUND", `reservation ${reservationId} not found`);
+    return bySchedule(row.scheduleId, lookups);
+  },
+  "onsale.get": ({ concertId }: { concertId: number }, lookups) => byConcert(concertId, lookups),
+  "draw.get": ({ concertId }: { concertId: number }, lookups) => byConcert(concertId, lookups),
+  "admin.onsale.update": ({ concertId }: { concertId: number }, lookups) => byConcert(concertId, lookups),
+};
+
+/** [active] ops about no concert: the gate at the owner of the token's room, the op here. */
+export const GATED_HERE: ReadonlySet<string> = new Set(["concerts.list"]);
+
+/** An op that runs on this node (after its gate, if any). */
+export type NodeOp = (args: never, context: OpContext, op: Op) => unknown | Promise<unknown>;
+
+export interface RoutingDeps {
+  nodeId: string;
+  config: Config;
+  bus: Bus;
+  rooms: OwnedRooms;
+  followers: Followers;
+  gateway: Gateway;
+  directory: Directory;
+  reads: PostgresReads;
+}
+
+export class Routing {
+  /** The ops that run here, by name: every op of the table not in ROOM_OF (set once, after the services that need this router). */
+  private nodeOps: ReadonlyMap<string, NodeOp> = new Map();
+
+  constructor(private readonly deps: RoutingDeps) {}
+
+  setNodeOps(ops: ReadonlyMap<string, NodeOp>): void {
+    this.nodeOps = ops;
+  }
+
+  /** The dispatcher's router. */
+  readonly route: Router = (op, args, context) => {
+    if (ROOM_OF[op.name] !== undefined) return this.forward(op, args, context);
+    const run = this.nodeOps.get(op.name);
+    if (run === undefined) throw new Error(`op ${op.name} has no place on a cluster node`);
+    if (GATED_HERE.has(op.name)) return this.gate(context).then(() => run(args as never, context, op));
+    return Promise.resolve(run(args as never, context, op));
+  };
+
+  /** Sends `request` to the owner of `room` (this node: in process) and resolves with its answer. */
+  async requestRoom<T>(room: number, request: RoomRequest, timeoutMs = ROOM_REQUEST_TIMEOUT_MS): Promise<T> {
+    if (this.deps.rooms.get(room) !== undefined) return (await this.serve(room, request)) as T;
+    return (await this.deps.bus.request(subjects.actor(room), request, timeoutMs)) as T;
+  }
+
+  /** Answers a request for `room` on its owner (this node), or 503 when this node does not serve it now. */
+  async serve(room: number, request: RoomRequest): Promise<unknown> {
+    const owned = this.deps.rooms.get(room);
+    if (owned === undefined) throw moving(room);
+    const { actors } = owned;
+    const now = Date.now();
+    switch (request.kind) {
+      case "op": {
+        const op = this.roomOp(request.op);
+        const effects: SessionEffects = {};
+        const session =
+          request.session === undefined ? undefined : this.remoteSession(request.session, effects);
+        const data = await runOp(op, parseArgs(op, request.args), {
+          userId: request.userId,
+          now,
+          actors,
+          config: this.deps.config,
+          queueToken: request.queueToken,
+          session,
+          address: () => request.address,
+        });
+        return { data, effects } satisfies OpAnswer;
+      }
+      case "gate":
+        actors.rooms.assertActiveInAnyRoom(request.userId, request.tokens, now);
+        return {};
+      case "status":
+        return actors.rooms.status(request.concertId, now);
+      case "lock": {
+        const locked = await actors.reservations.lockForPayment(
+          request.userId,
+          request.reservationIds,
+          now,
+          request.lockMs,
+        );
+        return { node: this.deps.nodeId, epoch: owned.epoch, ...locked } satisfies LockAnswer;
+      }
+      case "settle": {
+        const concerts = actors.reservations.settlePayment(request.reservationIds, request.paid, now);
+        // The payer's booking window ends in the rooms that gate the concerts of the seats sold.
+        if (concerts.size > 0) actors.rooms.endFor(request.userId, concerts, now);
+        return {};
+      }
+    }
+  }
+
+  private async forward(op: Op, args: unknown, context: OpContext): Promise<unknown> {
+    const { gateway } = this.deps;
+    const room = await ROOM_OF[op.name]!(args as never, this.deps);
+    const info = gateway.describe(context.session);
+    // The schedule's diffs reach this node before the owner takes the snapshot.
+    const prepared =
+      op.name === "seats.subscribe" && info !== undefined
+        ? await gateway.prepareSeats((args as { scheduleId: number }).scheduleId)
+        : undefined;
+    try {
+      const answer = await this.requestRoom<OpAnswer>(room, {
+        kind: "op",
+        op: op.name,
+        args,
+        userId: context.userId,
+        queueToken: context.queueToken,
+        address: context.address(),
+        session: info === undefined ? undefined : { ...info, node: this.deps.nodeId },
+      });
+      gateway.apply(context.session, answer.effects);
+      return answer.data;
+    } finally {
+      prepared?.();
+    }
+  }
+
+  /** The gate of an [active] op about no concert: one of the caller's tokens is active in its room. */
+  private async gate(context: OpContext): Promise<void> {
+    const tokens = await this.tokensOf(context);
+    if (tokens.length === 0) throw new ApiError("TOKEN_INVALID", "a Queue-Token header is required");
+    let refusal: unknown;
+    for (const [room, token] of tokens) {
+      try {
+        if (room === undefined) throw new ApiError("TOKEN_INVALID", "unknown or expired queue token");
+        await this.requestRoom(room, { kind: "gate", userId: context.userId, tokens: [token] });
+        return;
+      } catch (error) {
+        refusal ??= error;
+      }
+    }
+    throw refusal;
+  }
+
+  /** [room, token] of the token the request names (its room read from PostgreSQL), else of every token its socket follows. */
+  private async tokensOf(context: OpContext): Promise<[number | undefined, string][]> {
+    if (context.queueToken !== undefined) {
+      return [[await this.deps.reads.roomOfToken(context.queueToken), context.queueToken]];
+    }
+    return this.deps.gateway.describe(context.session)?.tokens ?? [];
+  }
+
+  private roomOp(name: string): Op {
+    const op = ROOM_OF[name] === undefined ? undefined : opsByName.get(name);
+    if (op === undefined) throw new ApiError("INVALID_ARGUMENT", `op ${name} does not run on a room's owner`);
+    return op;
+  }
+
+  /** The session of a socket on node `info.node`, as the owner's ops use it: what they do to it comes back as effects. */
+  private remoteSession(info: RemoteSessionInfo & { node: string }, effects: SessionEffects): Session {
+    const tokens = new Map(info.tokens);
+    const listener = this.deps.followers.listener(info.node, info.conn);
+    return {
+      rememberQueueToken: (room, token) => {
+        room.follow(listener, token, Date.now());
+        tokens.set(room.room, token);
+        effects.follow = [room.room, token];
+      },
+      queueToken: (room) => tokens.get(room.room),
+      queueTokens: () => [...tokens].sort(([a], [b]) => a - b).map(([, token]) => token),
+      subscribeSeats: (scheduleId) => {
+        (effects.subscribe ??= []).push(scheduleId);
+      },
+      unsubscribeSeats: (scheduleId) => {
+        (effects.unsubscribe ??= []).push(scheduleId);
+      },
+    };
+  }
+}
+
+/** The 503 of a room this node does not serve now (moving here or away). */
+function moving(room: number): ApiError {
+  return new ApiError("UNAVAILABLE", `room ${room} is moving between nodes; retry`, 1);
+}
