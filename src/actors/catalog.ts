@@ -5,7 +5,7 @@ import { ApiError } from "../errors.js";
 import { immutable } from "../immutable.js";
 import type { Commits } from "../store/commitQueue.js";
 import type { ConcertRow, OnSaleRow, ScheduleRow, Store } from "../store/store.js";
-import type { IdSequence } from "./ids.js";
+import type { IdSource } from "./ids.js";
 import type { ScheduleActor } from "./schedule.js";
 
 export interface NewConcert {
@@ -39,7 +39,7 @@ export class Catalog {
   constructor(
     private readonly store: Store,
     private readonly commits: Commits,
-    private readonly ids: { concert: IdSequence; schedule: IdSequence },
+    private readonly ids: { concert: IdSource; schedule: IdSource },
     private readonly makeSchedule: (row: ScheduleRow, seats: Uint8Array) => ScheduleActor,
   ) {}
 

@@ -5,7 +5,7 @@ import { type Commits, DeclinedByDatabase, noWrite, type Write } from "../store/
 import type { Store } from "../store/store.js";
 import type { Catalog } from "./catalog.js";
 import type { Hold } from "./holds.js";
-import type { IdSequence } from "./ids.js";
+import type { IdSource } from "./ids.js";
 import type { Reservations } from "./reservations.js";
 import type { WaitingRooms } from "./rooms.js";
 import type { Wallets } from "./wallets.js";
@@ -25,7 +25,7 @@ export class Payments {
     private readonly wallets: Wallets,
     private readonly rooms: WaitingRooms,
     private readonly catalog: Catalog,
-    private readonly ids: IdSequence,
+    private readonly ids: IdSource,
     private readonly commits: Commits,
   ) {}
 

@@ -6,7 +6,7 @@ import type { ReservationFilter, ReservationRow, ReservationStatus, Store } from
 import type { Catalog } from "./catalog.js";
 import { ExpiryHeap } from "./expiries.js";
 import { type Hold, seatRules } from "./holds.js";
-import type { IdSequence } from "./ids.js";
+import type { IdSource } from "./ids.js";
 
 export interface ReservationView {
   reservationId: number;
@@ -35,7 +35,7 @@ export class Reservations {
   constructor(
     private readonly store: Store,
     private readonly catalog: Catalog,
-    private readonly ids: IdSequence,
+    private readonly ids: IdSource,
     private readonly commits: Commits,
     private readonly maxHoldsPerUser: number,
   ) {}

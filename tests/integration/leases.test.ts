@@ -30,7 +30,7 @@ pg.describe("ownership leases", () => {
   beforeAll(async () => {
     await createDatabase(postgresAdminUrl(), name);
     url = databaseUrl(postgresAdminUrl(), name);
-    expect(await migrate(pool(1))).toBe(9);
+    expect(await migrate(pool(1))).toBe(10);
     leases = new Leases(pool(4));
   });
   afterAll(async () => {

@@ -87,7 +87,7 @@ pg.describe("ownership loop", () => {
     name = `ownership_${process.pid}_${++dbCount}`;
     await createDatabase(postgresAdminUrl(), name);
     sql = connect(databaseUrl(postgresAdminUrl(), name), { max: 4 });
-    expect(await migrate(sql)).toBe(9);
+    expect(await migrate(sql)).toBe(10);
     leases = new Leases(sql);
     t = T0;
   });

@@ -9,6 +9,7 @@ import * as reservationsByUser from "./006-reservations-by-user.js";
 import * as onsales from "./007-onsales.js";
 import * as moneyInTheLedger from "./008-money-in-the-ledger.js";
 import * as leases from "./009-leases.js";
+import * as idSequences from "./010-id-sequences.js";
 
 export interface Migration {
   version: number;
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   onsales,
   moneyInTheLedger,
   leases,
+  idSequences,
 ].map((migration, index) => ({ version: index + 1, sqlite: migration.up, postgres: migration.postgres }));
