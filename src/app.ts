@@ -24,7 +24,10 @@ export interface AppOptions {
 }
 
 /** What the transports need of the server behind them: one process's core, or a cluster node. */
-type Served = Pick<ClusterNode, "dispatcher" | "metrics" | "authenticator" | "perAddress" | "sessions" | "problem" | "close">;
+type Served = Pick<
+  ClusterNode,
+  "dispatcher" | "metrics" | "authenticator" | "perAddress" | "sessions" | "problem" | "close"
+>;
 
 /** The single server: its core (core.ts), its seat diffs to the uWS topics, its rooms' pushes to the sockets. */
 async function singleServer(config: Config, log: Logger, app: uWS.TemplatedApp, options: AppOptions): Promise<Served> {
@@ -39,7 +42,10 @@ async function singleServer(config: Config, log: Logger, app: uWS.TemplatedApp, 
 export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
   assertNativeUws();
   const app = uWS.App();
-  const core = config.cluster === undefined ? await singleServer(config, log, app, options) : await startClusterNode(config, log, app);
+  const core =
+    config.cluster === undefined
+      ? await singleServer(config, log, app, options)
+      : await startClusterNode(config, log, app);
   const { dispatcher, metrics } = core;
   let requestCounter = 0;
   const nextRequestId = () => `r${(++requestCounter).toString(36)}`;

@@ -151,7 +151,7 @@ export interface ConcertRows {
 
 export function newConcertRows(
   input: NewConcert,
-  ids: { concert: IdSequence; schedule: IdSequence },
+  ids: { concert: IdSource; schedule: IdSource },
   now: number,
 ): ConcertRows {
   const concert: ConcertRow = { id: ids.concert.next(), title: input.title, timeZone: input.timeZone ?? "UTC" };

@@ -113,12 +113,7 @@ export class IdempotencyRecords {
   }
 
   /** A stored record's response (a replay, free), or the work done once and its record written with it. */
-  private async attempt<T>(
-    id: string,
-    request: MoneyRequest,
-    key: string,
-    perform: MoneyWork<T>,
-  ): Promise<T> {
+  private async attempt<T>(id: string, request: MoneyRequest, key: string, perform: MoneyWork<T>): Promise<T> {
     const { userId, now } = request;
     const stored = await this.stored(id, userId, key, now);
     if (stored !== undefined) {

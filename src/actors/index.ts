@@ -6,7 +6,7 @@ import type { CommitQueue } from "../store/commitQueue.js";
 import type { ReservationRow, StartupState, Store } from "../store/store.js";
 import { Catalog } from "./catalog.js";
 import { IdempotencyRecords } from "./idempotency.js";
-import { IdSequence } from "./ids.js";
+import { IdSequence, type IdSource } from "./ids.js";
 import { Payments } from "./payments.js";
 import type { QueueHooks } from "./queue.js";
 import { Reservations } from "./reservations.js";
@@ -44,10 +44,10 @@ export interface ActorOptions {
 
 /** The id sequences of what the actors create. */
 export interface Ids {
-  concert: IdSequence;
-  schedule: IdSequence;
-  reservation: IdSequence;
-  payment: IdSequence;
+  concert: IdSource;
+  schedule: IdSource;
+  reservation: IdSource;
+  payment: IdSource;
 }
 
 export function createActors(options: ActorOptions): Actors {

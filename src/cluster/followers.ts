@@ -5,8 +5,9 @@
 // node in one NATS message per node per turn (subjects.node), which the gateway hands to the socket.
 //
 // The gateways report what their sockets follow (gateway.ts): a connection that closes at once,
-// and every node's whole list every PRESENCE_INTERVAL, in batches. So a room that moves learns its
-// followers within one interval, and the followers of a node that died are dropped after
+// and every interval their whole list, in batches, with the connections still open. So a room
+// that moves learns its followers within one interval, a lost report of a closed connection is
+// caught at the next refresh, and the followers of a node that died are dropped after
 // FORGET_AFTER intervals without a report (their tokens then go idle as if their sockets closed).
 import type { QueueActor, QueueHooks, QueueListener, QueueUpdate } from "../actors/queue.js";
 import type { Logger } from "../log.js";
@@ -19,17 +20,24 @@ export interface RemoteFollower {
   conn: number;
 }
 
-/** What gateways say about their sockets: `follows` is a node's whole list (a refresh) or new follows; `left`, closed connections. */
+/**
+ * What a gateway says about its sockets: `left`, connections that closed; or one batch of a
+ * refresh: what its open connections follow, and which connections are open. `node` is the
+ * gateway's incarnation (gateway.ts), so a restarted node's connection numbers never meet the
+ * listeners of its previous life.
+ */
 export interface PresenceReport {
   node: string;
   /** [room, connection, token] */
   follows?: [number, number, string][];
   /** Connections that closed. */
   left?: number[];
-  /** True on the last batch of a whole-list refresh: followers of `node` not in it are gone. */
-  complete?: boolean;
   /** Identifies one refresh across its batches. */
   refresh?: number;
+  /** Connections open when the refresh began. */
+  open?: number[];
+  /** On the last batch of a refresh: every connection numbered up to this that is not open is gone. */
+  complete?: { maxConn: number };
 }
 
 /** A push for one connection of a node: [connection, update]. */
@@ -42,8 +50,8 @@ export class Followers implements QueueHooks {
   /** The one listener object per (node, connection): the queue actors key their maps by it. */
   private readonly listeners = new Map<string, Map<number, RemoteFollower>>();
   private readonly lastReport = new Map<string, number>();
-  /** Followers seen in the refresh in progress, per node. */
-  private readonly refreshing = new Map<string, { refresh: number; seen: Set<number> }>();
+  /** Connections said open in the refresh in progress, per node. */
+  private readonly refreshing = new Map<string, { refresh: number; open: Set<number> }>();
   private outgoing = new Map<string, NodePush[]>();
   private flushScheduled = false;
 
@@ -106,17 +114,24 @@ export class Followers implements QueueHooks {
     }
   }
 
-  /** Every refresh batch marks who is still there; the last one removes the others of that node. */
+  /**
+   * Every refresh batch says which connections are open; the last one removes the listeners of
+   * the others numbered up to its maxConn (a connection opened since has a higher number, and one
+   * open then is kept whatever it followed meanwhile). This catches a `left` report that was lost.
+   */
   private refreshed(report: PresenceReport, now: number): void {
     const { node, refresh } = report;
     let seen = this.refreshing.get(node);
-    if (seen === undefined || seen.refresh !== refresh)
-      this.refreshing.set(node, (seen = { refresh: refresh!, seen: new Set() }));
-    for (const [, conn] of report.follows ?? []) seen.seen.add(conn);
-    if (!report.complete) return;
+    if (seen === undefined || seen.refresh !== refresh) {
+      this.refreshing.set(node, (seen = { refresh: refresh!, open: new Set() }));
+    }
+    for (const conn of report.open ?? []) seen.open.add(conn);
+    if (report.complete === undefined) return;
     this.refreshing.delete(node);
-    for (const conn of [...(this.listeners.get(node)?.keys() ?? [])])
-      if (!seen.seen.has(conn)) this.leave(node, conn, now);
+    const { maxConn } = report.complete;
+    for (const conn of [...(this.listeners.get(node)?.keys() ?? [])]) {
+      if (conn <= maxConn && !seen.open.has(conn)) this.leave(node, conn, now);
+    }
   }
 
   private leave(node: string, conn: number, now: number): void {

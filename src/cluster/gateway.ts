@@ -9,7 +9,9 @@
 // - queue pushes for its sockets arrive on this node's subject, one message per owner per turn;
 // - presence: closed connections are reported at once, and the whole list of what its sockets
 //   follow every interval, so a room's new owner learns its followers (followers.ts).
+
 import type { TemplatedApp, WebSocket } from "uWebSockets.js";
+import { randomBytes } from "node:crypto";
 import type { QueueActor } from "../actors/queue.js";
 import type { SeatDiff } from "../actors/schedule.js";
 import type { Session } from "../api/op.js";
@@ -47,6 +49,12 @@ interface GatewayConnection {
 const REPORT_BATCH = 5000;
 
 export class Gateway implements SessionHost {
+  /**
+   * This node's gateway in this process's life: its NODE_ID and a random suffix. Owners know its
+   * sockets by it (followers.ts) and send its pushes to its subject, so a restarted node never
+   * receives pushes meant for the connections of its previous life.
+   */
+  readonly id: string;
   private readonly connections = new Map<number, WebSocket<Connection>>();
   private readonly state = new WeakMap<WebSocket<Connection>, GatewayConnection>();
   private readonly sessionSockets = new WeakMap<Session, { ws: WebSocket<Connection>; binary: boolean }>();
@@ -70,12 +78,16 @@ export class Gateway implements SessionHost {
       log: Logger;
       presenceIntervalMs: number;
     },
-  ) {}
+  ) {
+    this.id = `${deps.nodeId}-${randomBytes(6)
+      .toString("base64url")
+      .replace(/[^A-Za-z0-9]/g, "x")}`;
+  }
 
   /** Receives this node's queue pushes and starts the presence refreshes. */
   start(): void {
-    const { bus, nodeId, presenceIntervalMs } = this.deps;
-    this.stopNodeSubscription = bus.subscribe(subjects.node(nodeId), (payload) => this.deliver(payload as NodePush[]));
+    const { bus, presenceIntervalMs } = this.deps;
+    this.stopNodeSubscription = bus.subscribe(subjects.node(this.id), (payload) => this.deliver(payload as NodePush[]));
     this.timer = setInterval(() => this.refresh(), presenceIntervalMs);
     this.timer.unref();
   }
@@ -118,7 +130,7 @@ export class Gateway implements SessionHost {
         this.leftScheduled = false;
         const left = this.left;
         this.left = [];
-        this.report({ node: this.deps.nodeId, left });
+        this.report({ node: this.id, left });
       });
     }
   }
@@ -210,20 +222,23 @@ export class Gateway implements SessionHost {
     this.seatSubscriptions.delete(scheduleId);
   }
 
-  /** The whole list of what this node's sockets follow, in batches (followers.ts). */
+  /** The whole list of what this node's sockets follow, and which are open, in batches (followers.ts). */
   private refresh(): void {
-    const { nodeId } = this.deps;
+    const node = this.id;
     const refresh = ++this.refreshes;
+    const maxConn = this.nextConn;
     let follows: [number, number, string][] = [];
-    for (const ws of this.connections.values()) {
-      const connection = this.state.get(ws)!;
-      for (const [room, token] of connection.followed) follows.push([room, connection.conn, token]);
-      if (follows.length >= REPORT_BATCH) {
-        this.report({ node: nodeId, follows, refresh });
+    let open: number[] = [];
+    for (const [conn, ws] of this.connections) {
+      open.push(conn);
+      for (const [room, token] of this.state.get(ws)!.followed) follows.push([room, conn, token]);
+      if (follows.length + open.length >= REPORT_BATCH) {
+        this.report({ node, follows, open, refresh });
         follows = [];
+        open = [];
       }
     }
-    this.report({ node: nodeId, follows, refresh, complete: true });
+    this.report({ node, follows, open, refresh, complete: { maxConn } });
   }
 
   private report(report: PresenceReport): void {

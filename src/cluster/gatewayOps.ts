@@ -4,14 +4,15 @@
 // the lists of everything (the directory, and each on-sale's status from its owner), the creation
 // of a concert, and the ops that touch no actor at all, which run as they are. Each answers what
 // the single server's op answers; the arguments were validated by the same schemas.
+
+import { concertView, newConcertRows, writeConcert } from "../actors/catalog.js";
 import { IdempotencyRecords } from "../actors/idempotency.js";
 import type { Ids } from "../actors/index.js";
-import type { OnSaleStatus } from "../actors/rooms.js";
 import { assertOwner, RESERVATIONS_LISTED, storedView } from "../actors/reservations.js";
+import type { OnSaleStatus } from "../actors/rooms.js";
 import { runOp } from "../api/dispatch.js";
 import type { OpContext } from "../api/op.js";
 import { newConcertOf } from "../api/ops/admin.concerts.create.js";
-import { concertView, newConcertRows, writeConcert } from "../actors/catalog.js";
 import { ApiError } from "../errors.js";
 import type { PostgresReads } from "../store/postgres/reads.js";
 import type { ReservationFilter, Store } from "../store/store.js";

@@ -148,13 +148,13 @@ export class MoneyDesk {
       throw new ApiError("INVALID_ARGUMENT", "a payment needs holds, none of them twice");
     }
     const amount = holds.reduce((sum, hold) => sum + hold.price, 0);
-    const concertIds = [...new Set(fences.map((f) => f.concertId))];
+    const rooms = [...new Set(fences.map((f) => f.concertId))];
     return this.once(userId, record, now, timeoutMs, async (tx) => {
       const locked = settled(lockMoney(tx, userId));
       // fence_leases() checks one node's leases: one call per owner, each by PostgreSQL's clock.
       const fenced = [...byNode(fences)].map(([nodeId, held]) => settled(fence(tx, nodeId, held, "database")));
       const inserted = settled(run(tx, "insertPayment", paymentId, userId, amount, now));
-      const sold = changed(payHolds(tx, { userId, paymentId, holds, concertIds, heldAt }));
+      const sold = changed(payHolds(tx, { userId, paymentId, holds, rooms, heldAt }));
       const debited = changed(run(tx, "debit", userId, amount, paymentId, now, userId, amount));
       const balance = settled(readBalance(tx, userId));
       await firstFailure([locked, ...fenced, inserted, sold, debited, balance]);
@@ -255,12 +255,15 @@ function lockMoney(tx: Transaction, userId: string) {
  */
 function payHolds(
   tx: Transaction,
-  p: { userId: string; paymentId: number; holds: readonly PayableHold[]; concertIds: number[]; heldAt: number },
+  p: { userId: string; paymentId: number; holds: readonly PayableHold[]; rooms: number[]; heldAt: number },
 ) {
+  // A lease is a room's (src/cluster/directory.ts): on-sale concert c is room c, every other concert is room 0.
   return tx`UPDATE reservations AS r SET status = 'paid', payment_id = ${p.paymentId}::bigint
     FROM unnest(${p.holds.map((h) => h.reservationId)}::bigint[], ${p.holds.map((h) => h.price)}::bigint[])
       AS h(id, price), schedules AS s
-    WHERE r.id = h.id AND r.price = h.price AND s.id = r.schedule_id AND s.concert_id = ANY(${p.concertIds}::bigint[])
+    WHERE r.id = h.id AND r.price = h.price AND s.id = r.schedule_id 
+      AND (CASE WHEN EXISTS (SELECT 1 FROM onsales o WHERE o.concert_id = s.concert_id) THEN s.concert_id ELSE 0 END)
+        = ANY(${p.rooms}::bigint[])
       AND r.user_id = ${p.userId} AND r.status = 'held' AND r.expires_at > ${p.heldAt}::bigint`;
 }
 

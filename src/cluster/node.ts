@@ -110,16 +110,18 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
       onServing: (room, on) => {
         serving.get(room)?.();
         serving.delete(room);
-        if (on) serving.set(room, openBus.serve(subjects.actor(room), (payload) => routing!.serve(room, payload as RoomRequest)));
+        if (on)
+          serving.set(
+            room,
+            openBus.serve(subjects.actor(room), (payload) => routing!.serve(room, payload as RoomRequest)),
+          );
       },
       onCommit: (seconds, writes) => metrics.commit(seconds, writes),
     });
-    const followers = new Followers(
-      openBus,
-      () => rooms.all().map((owned) => owned.actors.rooms.all()),
-      log,
-      { nodeId, deliver: (pushes) => gateway.deliver(pushes) },
-    );
+    const followers = new Followers(openBus, () => rooms.all().map((owned) => owned.actors.rooms.all()), log, {
+      nodeId: gateway.id,
+      deliver: (pushes) => gateway.deliver(pushes),
+    });
     const idempotency = new IdempotencyRecords(store, {
       maxRecordsPerUser: config.idempotencyMaxPerUser,
       rate: config.moneyRate,
@@ -170,9 +172,14 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
             .catch((error) => log.warn({ err: error, room: owned.room }, "lapsed payment locks not settled"));
         }
       }, LAPSED_LOCKS_EVERY_MS),
-      setInterval(() => {
-        store.writeNow(() => idempotency.prune(Date.now())()).catch((error) => log.warn({ err: error }, "prune failed"));
-      }, 60 * 60 * 1000),
+      setInterval(
+        () => {
+          store
+            .writeNow(() => idempotency.prune(Date.now())())
+            .catch((error) => log.warn({ err: error }, "prune failed"));
+        },
+        60 * 60 * 1000,
+      ),
     ];
     for (const timer of timers) timer.unref();
 

@@ -14,7 +14,7 @@
 // Any failure of 3 or 4 commits nothing, and the caller gets its error (503 for everything that
 // is not the caller's own fault: retry with the same key).
 import type { IdempotencyClaim } from "../actors/idempotency.js";
-import type { IdSequence } from "../actors/ids.js";
+import type { IdSource } from "../actors/ids.js";
 import type { PaymentView } from "../actors/payments.js";
 import { assertOwner } from "../actors/reservations.js";
 import { ApiError } from "../errors.js";
@@ -36,7 +36,7 @@ export class ClusterPayments {
       reads: PostgresReads;
       directory: Directory;
       routing: Routing;
-      ids: { payment: IdSequence };
+      ids: { payment: IdSource };
       log: Logger;
     },
   ) {}
@@ -79,7 +79,11 @@ export class ClusterPayments {
         userId,
         paymentId: this.deps.ids.payment.next(),
         holds: reservationIds.map((reservationId) => ({ reservationId, price: prices.get(reservationId)! })),
-        fences: answers.map((answer, index) => ({ nodeId: answer.node, concertId: rooms[index]!, epoch: answer.epoch })),
+        fences: answers.map((answer, index) => ({
+          nodeId: answer.node,
+          concertId: rooms[index]!,
+          epoch: answer.epoch,
+        })),
         heldAt: Math.min(...answers.map((answer) => answer.heldAt)),
         now,
         ...(claim !== undefined ? { record: claim } : {}),

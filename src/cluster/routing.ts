@@ -140,8 +140,7 @@ export class Routing {
       case "op": {
         const op = this.roomOp(request.op);
         const effects: SessionEffects = {};
-        const session =
-          request.session === undefined ? undefined : this.remoteSession(request.session, effects);
+        const session = request.session === undefined ? undefined : this.remoteSession(request.session, effects);
         const data = await runOp(op, parseArgs(op, request.args), {
           userId: request.userId,
           now,
@@ -193,7 +192,7 @@ export class Routing {
         userId: context.userId,
         queueToken: context.queueToken,
         address: context.address(),
-        session: info === undefined ? undefined : { ...info, node: this.deps.nodeId },
+        session: info === undefined ? undefined : { ...info, node: gateway.id },
       });
       gateway.apply(context.session, answer.effects);
       return answer.data;

@@ -12,8 +12,8 @@ function id(value: number, what: string, allowZero = false): number {
 }
 
 function token(value: string, what: string): string {
-  // NODE_ID's alphabet (config.ts) minus the separators NATS gives a meaning to.
-  if (!/^[A-Za-z0-9_:-]{1,64}$/.test(value)) throw new RangeError(`${what} cannot be part of a NATS subject: ${value}`);
+  // NODE_ID's alphabet (config.ts), with room for a gateway's suffix (gateway.ts).
+  if (!/^[A-Za-z0-9_:-]{1,80}$/.test(value)) throw new RangeError(`${what} cannot be part of a NATS subject: ${value}`);
   return value;
 }
 

@@ -10,6 +10,7 @@ import { IDEMPOTENCY_RETENTION_MS } from "../../src/actors/idempotency.js";
 import { Leases } from "../../src/cluster/leases.js";
 import { type Fence, MoneyDesk, type MoneyRecord, type PayableHold } from "../../src/cluster/money.js";
 import { ApiError } from "../../src/errors.js";
+import { migrations } from "../../src/store/migrations/index.js";
 import { connect, numbered, type Sql } from "../../src/store/postgres/connect.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
 import { type Param, WRITE_SQL } from "../../src/store/writeStatements.js";
@@ -42,7 +43,7 @@ pg.describe("cluster money desk", () => {
     await createDatabase(postgresAdminUrl(), name);
     url = databaseUrl(postgresAdminUrl(), name);
     sql = pool(4);
-    expect(await migrate(sql)).toBe(9);
+    expect(await migrate(sql)).toBe(migrations.at(-1)!.version);
     desk = new MoneyDesk(sql);
     leases = new Leases(sql);
   });
@@ -54,12 +55,16 @@ pg.describe("cluster money desk", () => {
   const write = (statement: keyof typeof WRITE_SQL, ...params: Param[]) =>
     sql.unsafe(numbered(WRITE_SQL[statement]), params as never[]);
 
-  /** A concert with one schedule, its lease taken by `nodeId` on PostgreSQL's clock. */
+  /**
+   * A concert with one schedule and an on-sale (so it is its own room: src/cluster/directory.ts),
+   * its lease taken by `nodeId` on PostgreSQL's clock.
+   */
   async function concert(nodeId: string) {
     const concertId = fresh();
     const scheduleId = fresh();
     await write("insertConcert", concertId, `concert ${concertId}`, "UTC", Date.now());
     await write("insertSchedule", scheduleId, concertId, "2030-01-01T20:00:00Z", 1_000, 100);
+    await write("insertOnSale", concertId, null, null, 0, null, null);
     const lease = await leases.acquire(concertId, nodeId, "database", TTL);
     const fence: Fence = { nodeId, concertId, epoch: lease!.epoch };
     return { concertId, scheduleId, fence };

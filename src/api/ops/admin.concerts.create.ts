@@ -60,5 +60,10 @@ export function newConcertOf(
           ...(onSale.opensAt !== undefined ? { opensAt: Date.parse(onSale.opensAt) } : {}),
           ...(onSale.activeMax !== undefined ? { activeMax: onSale.activeMax } : {}),
         };
-  return { title, ...(timeZone !== undefined ? { timeZone } : {}), schedules: normalised, ...(sale ? { onSale: sale } : {}) };
+  return {
+    title,
+    ...(timeZone !== undefined ? { timeZone } : {}),
+    schedules: normalised,
+    ...(sale ? { onSale: sale } : {}),
+  };
 }
