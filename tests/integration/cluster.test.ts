@@ -1,0 +1,180 @@
+// Three real nodes on one PostgreSQL and one nats-server (issue 15): node1 and node2 own rooms,
+// node3 is a gateway only. The same contract answers from any node, a seat is sold once however
+// many nodes its buyers come through, pushes reach sockets on every node, and queue positions are
+// one line per room.
+import { afterAll, beforeAll, expect } from "vitest";
+import { adminHeaders, http, WsClient } from "../helpers/client.js";
+import { type ClusterNode, startCluster, type TestCluster } from "../helpers/cluster.js";
+import { onlyOn } from "../helpers/onlyOn.js";
+import type { TestServer } from "../helpers/server.js";
+
+const pg = onlyOn("postgres", "a cluster keeps its state in PostgreSQL");
+
+/** A node as the client helpers address a server. */
+function server(node: ClusterNode, cluster: TestCluster): TestServer {
+  return { url: node.url, port: node.port, wsUrl: node.wsUrl, adminToken: cluster.adminToken } as TestServer;
+}
+
+pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
+  let cluster: TestCluster;
+  let n1: TestServer;
+  let n2: TestServer;
+  let n3: TestServer;
+  const all = () => [n1, n2, n3];
+  let users = 0;
+  const user = (name: string) => `c${process.pid}-${++users}-${name}`;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 3, gateways: [3], env: { CLUSTER_LEASE_MS: "1500" } });
+    [n1, n2, n3] = cluster.nodes.map((node) => server(node, cluster)) as [TestServer, TestServer, TestServer];
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  /** An active site token for `who`, asked on `through`. */
+  async function siteToken(through: TestServer, who: string): Promise<string> {
+    const reply = await http(through, "POST", "/v1/queue/check", { user: who });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.body.status).toBe("active");
+    return reply.body.token;
+  }
+
+  async function concert(through: TestServer, body: object): Promise<any> {
+    const reply = await http(through, "POST", "/v1/admin/concerts", { headers: adminHeaders(through), body });
+    expect(reply.status, reply.text).toBe(201);
+    return reply.body;
+  }
+
+  const schedules = (seatCount: number, price = 1000) => [{ startsAt: "2027-03-01T19:00:00.000Z", seatCount, price }];
+
+  pg.test("a gateway-only node holds no lease; the owners hold every room", async () => {
+    const postgres = (await import("postgres")).default;
+    const sql = postgres(cluster.databaseUrl, { max: 1 });
+    try {
+      await expect
+        .poll(async () => (await sql`SELECT node_id FROM leases WHERE expires_at > 0`).map((r) => r.node_id), {
+          timeout: 10_000,
+        })
+        .toContain("node1");
+      const holders = (await sql`SELECT DISTINCT node_id FROM leases WHERE expires_at > 0`).map((r) => r.node_id);
+      expect(holders).not.toContain("node3");
+    } finally {
+      await sql.end();
+    }
+  });
+
+  pg.test("the whole booking flow, each step on another node, answers as one server", async () => {
+    const created = await concert(n3, { title: "Cluster flow", schedules: schedules(10, 700) });
+    const scheduleId = created.schedules[0].id;
+    const buyer = user("flow");
+    const token = await siteToken(n1, buyer);
+    const list = await http(n2, "GET", "/v1/concerts", { user: buyer, queueToken: token });
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.concerts).toContainEqual({ id: created.id, title: "Cluster flow" });
+    const held = await http(n3, "POST", "/v1/reservations", {
+      user: buyer,
+      queueToken: token,
+      body: { scheduleId, seatNo: 3 },
+    });
+    expect(held.status, held.text).toBe(201);
+    expect((await http(n1, "POST", "/v1/balance/charge", { user: buyer, body: { amount: 1000 } })).body).toEqual({
+      userId: buyer,
+      balance: 1000,
+    });
+    const pay = (through: TestServer) =>
+      http(through, "POST", "/v1/payments", {
+        user: buyer,
+        idempotencyKey: "pay-1",
+        body: { reservationIds: [held.body.reservationId] },
+      });
+    const paid = await pay(n2);
+    expect(paid.status, paid.text).toBe(201);
+    expect(paid.body).toMatchObject({ amount: 700, balance: 300, status: "paid" });
+    // A retry through any node replays the same answer; the seat is sold everywhere.
+    expect((await pay(n3)).body).toEqual(paid.body);
+    const mine = await http(n1, "GET", "/v1/reservations", { user: buyer });
+    expect(mine.body.reservations).toEqual([
+      expect.objectContaining({ reservationId: held.body.reservationId, status: "paid", concertId: created.id }),
+    ]);
+    const other = user("other");
+    const otherToken = await siteToken(n2, other);
+    for (const through of all()) {
+      const seats = await http(through, "GET", `/v1/schedules/${scheduleId}/seats`, {
+        user: other,
+        queueToken: otherToken,
+      });
+      expect(seats.body.seats.find((s: { no: number }) => s.no === 3).status).toBe("sold");
+    }
+    expect((await http(n3, "GET", "/v1/balance", { user: buyer })).body.balance).toBe(300);
+  });
+
+  pg.test("100 fans through three nodes race for one seat: exactly one holds it", async () => {
+    const created = await concert(n1, { title: "One seat", schedules: schedules(5) });
+    const scheduleId = created.schedules[0].id;
+    const fans = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const who = user(`fan${i}`);
+        return { who, token: await siteToken(all()[i % 3]!, who), through: all()[(i + 1) % 3]! };
+      }),
+    );
+    const replies = await Promise.all(
+      fans.map(({ who, token, through }) =>
+        http(through, "POST", "/v1/reservations", { user: who, queueToken: token, body: { scheduleId, seatNo: 1 } }),
+      ),
+    );
+    const statuses = replies.map((reply) => reply.status);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(99);
+    expect(new Set(replies.filter((r) => r.status === 409).map((r) => r.body.error.code))).toEqual(
+      new Set(["SEAT_UNAVAILABLE"]),
+    );
+  });
+
+  pg.test("a hold made on node1 reaches a WebSocket subscriber on node3, versions continuing", async () => {
+    const created = await concert(n2, { title: "Pushes", schedules: schedules(8) });
+    const scheduleId = created.schedules[0].id;
+    const watcher = user("watcher");
+    const socket = await WsClient.connect(n3, watcher);
+    try {
+      const checked = await socket.request("queue.check", {});
+      expect(checked.ok, JSON.stringify(checked)).toBe(true);
+      const subscribed = await socket.request("seats.subscribe", { scheduleId });
+      expect(subscribed.ok, JSON.stringify(subscribed)).toBe(true);
+      const base = subscribed.data.version;
+      const pushed = socket.nextPush("seats", (push) => push.scheduleId === scheduleId, 5000);
+      const buyer = user("buyer");
+      const held = await http(n1, "POST", "/v1/reservations", {
+        user: buyer,
+        queueToken: await siteToken(n1, buyer),
+        body: { scheduleId, seatNo: 4 },
+      });
+      expect(held.status, held.text).toBe(201);
+      const push = await pushed;
+      expect(push.version).toBe(base + 1);
+      expect(push.changes).toEqual([{ no: 4, status: "held" }]);
+    } finally {
+      socket.close();
+    }
+  });
+
+  pg.test("queue positions are one line per room, whichever node each fan joins through", async () => {
+    const created = await concert(n3, { title: "Line", schedules: schedules(50), onSale: { activeMax: 2 } });
+    const statuses = [];
+    for (let i = 0; i < 9; i++) {
+      const reply = await http(all()[i % 3]!, "POST", "/v1/queue/check", {
+        user: user(`line${i}`),
+        body: { concertId: created.id },
+      });
+      expect(reply.status, reply.text).toBe(200);
+      statuses.push(reply.body);
+    }
+    expect(statuses.filter((s) => s.status === "active")).toHaveLength(2);
+    const positions = statuses.filter((s) => s.status === "waiting").map((s) => s.position);
+    expect(positions).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    for (const through of all()) {
+      const onSale = await http(through, "GET", `/v1/onsales/${created.id}`, { user: user("look") });
+      expect(onSale.body).toMatchObject({ waiting: 7, active: 2 });
+    }
+  });
+});
