@@ -117,6 +117,9 @@ const envSchema = z.object({
   CORS_ORIGINS: origins,
 });
 
+/** Every environment variable the configuration reads (compose.yaml's test checks the nodes set no other). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface Config {
   port: number;
   host: string;

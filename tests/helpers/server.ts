@@ -83,15 +83,16 @@ export async function settleDatabaseDrops(): Promise<void> {
   await Promise.all(pendingDrops.values());
 }
 
-/** Creates the data dir's database on the run's cluster unless it exists (a restart keeps its data). */
-async function testDatabase(dataDir: string): Promise<string> {
+/** Creates the data dir's database on the run's cluster unless it exists (a restart keeps its data); resolves its name. */
+export async function testDatabase(dataDir: string): Promise<string> {
   const name = databaseNameFor(dataDir);
   await pendingDrops.get(name);
   await createDatabase(postgresAdminUrl(), name);
   return name;
 }
 
-function dropTestDatabase(name: string): Promise<void> {
+/** Drops a database of testDatabase() on the run's cluster (once, however often it is asked); errors are ignored. */
+export function dropTestDatabase(name: string): Promise<void> {
   let drop = pendingDrops.get(name);
   if (!drop) {
     drop = dropDatabase(postgresAdminUrl(), name)
@@ -102,10 +103,9 @@ function dropTestDatabase(name: string): Promise<void> {
   return drop;
 }
 
-export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ticketing-test-"));
-  const database = testStore() === "postgres" ? await testDatabase(dataDir) : undefined;
-  const env: Record<string, string> = {
+/** The environment a test server starts with on `dataDir`: a free loopback port, the test secrets, no demo. */
+export function testServerEnv(dataDir: string): Record<string, string> {
+  return {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "/tmp",
     PORT: "0",
@@ -115,14 +115,36 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     AUTH_SECRET: TEST_AUTH_SECRET,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     LOG_LEVEL: "info",
-    ...(database ? { DATABASE_URL: databaseUrl(postgresAdminUrl(), database) } : {}),
-    ...options.env,
   };
+}
+
+/** A server process that printed its "listening" line. */
+export interface LaunchedServer {
+  child: ChildProcess;
+  /** The port from the "listening" line. */
+  port: number;
+  /** Every stdout/stderr line it printed so far (the array passed in, if any). */
+  logs: string[];
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  /** Resolves with the exit code once its output has ended too (every line is in `logs`). */
+  closed: Promise<number | null>;
+}
+
+/**
+ * Runs a server (`main`, MAIN by default) with exactly `env` and resolves once it logs
+ * "listening"; rejects with ServerExitedError when it exits first, and kills it after 15 s
+ * without that line. Lines go to `logs` (pass an array to keep one log across restarts).
+ */
+export async function launchServer(
+  env: Record<string, string>,
+  options: Pick<ServerOptions, "nodeArgs" | "main"> & { logs?: string[] } = {},
+): Promise<LaunchedServer> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main ?? MAIN], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const logs: string[] = [];
+  const logs = options.logs ?? [];
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   // "close" comes after the output pipes have ended, so an early exit reports every line it printed.
   const closed = new Promise<number | null>((done) => child.once("close", (code) => done(code)));
@@ -144,6 +166,18 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
       fail(new ServerExitedError(code, logs.join("\n")));
     });
   });
+  return { child, port, logs, exited, closed };
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ticketing-test-"));
+  const database = testStore() === "postgres" ? await testDatabase(dataDir) : undefined;
+  const env: Record<string, string> = {
+    ...testServerEnv(dataDir),
+    ...(database ? { DATABASE_URL: databaseUrl(postgresAdminUrl(), database) } : {}),
+    ...options.env,
+  };
+  const { child, port, logs, exited } = await launchServer(env, options);
   return {
     port,
     url: `http://127.0.0.1:${port}`,

@@ -1,0 +1,284 @@
+// Starts a cluster of real server processes for tests (issue 15): a private nats-server, a fresh
+// PostgreSQL database (on the run's private cluster under the postgres project, else on a private
+// cluster of its own), and N nodes of dist/src/main.js on free ports with NODE_ID node1..N, each
+// with its own DATA_DIR; nodes can be killed (any signal), restarted, and stopped together. The
+// single-server harness (server.ts) supplies the process launch, the environment and the per-test
+// databases.
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type NatsServer, startNats } from "./nats.js";
+import { createDatabase, databaseUrl, type PostgresCluster, startPostgres } from "./postgres.js";
+import {
+  dropTestDatabase,
+  launchServer,
+  ServerExitedError,
+  TEST_ADMIN_TOKEN,
+  TEST_AUTH_SECRET,
+  testDatabase,
+  testServerEnv,
+} from "./server.js";
+
+export interface ClusterOptions {
+  /** How many nodes (default 3), named node1..nodeN. */
+  nodes?: number;
+  /** Extra environment for every node (HOLD_TTL_MS, LOG_LEVEL, ...). */
+  env?: Record<string, string>;
+  /** Numbers (1-based) of the nodes that own nothing (NODE_OWNS=0): gateways only. */
+  gateways?: readonly number[];
+  /** Extra environment for node `n` (1-based), applied after `env`. */
+  nodeEnv?: (n: number) => Record<string, string>;
+}
+
+/** How a node's process ended. */
+export interface NodeExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A node that exited when it should not have (before listening, or during a test), with all it printed. */
+export class NodeExitedError extends Error {
+  constructor(
+    readonly nodeId: string,
+    readonly exit: NodeExit,
+    readonly output: string,
+    when: string,
+  ) {
+    super(`${nodeId} exited ${describeExit(exit)} ${when}:\n${output}`);
+  }
+}
+
+export interface ClusterNode {
+  /** `node<n>`, its NODE_ID. */
+  readonly id: string;
+  /** 1-based. */
+  readonly n: number;
+  /** NODE_OWNS: false for a gateway. */
+  readonly owns: boolean;
+  readonly dataDir: string;
+  /** The port it listens on now (a restart picks a new one). */
+  readonly port: number;
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  /** ws://127.0.0.1:PORT/v1/ws */
+  readonly wsUrl: string;
+  /** The current process (a new one after restart()). */
+  readonly child: ChildProcess;
+  /** Every line it printed, over all its restarts. */
+  readonly logs: string[];
+  /** Whether its current process is still running. */
+  running(): boolean;
+  /**
+   * Sends `signal` (SIGKILL by default: a crash) and resolves once the process is gone. SIGSTOP and
+   * SIGCONT only pause and resume it (a node cut off without dying) and resolve at once.
+   */
+  kill(signal?: NodeJS.Signals): Promise<NodeExit | undefined>;
+  /** SIGTERM (a clean shutdown) and wait for the exit. */
+  stop(): Promise<NodeExit>;
+  /**
+   * Start it again after kill()/stop(): same NODE_ID, DATA_DIR and environment, on a NEW port (read
+   * `url` again): after a kill its old port can stay taken for up to a minute by the connections
+   * that were open (the server does not set SO_REUSEADDR), so a restart there would fail.
+   */
+  restart(): Promise<void>;
+}
+
+export interface TestCluster {
+  nodes: ClusterNode[];
+  /** The cluster's private nats-server: kill() it and restart() it on the same port to test reconnects. */
+  nats: NatsServer;
+  /** The nodes' DATABASE_URL: audit or tamper with the shared tables. */
+  databaseUrl: string;
+  authSecret: string;
+  adminToken: string;
+  /** Throws NodeExitedError (with its logs) if a node exited that no kill()/stop() asked for. */
+  assertRunning(): void;
+  /** Starts node N+1 with the cluster's environment (a node joining). */
+  addNode(options?: { owns?: boolean; env?: Record<string, string> }): Promise<ClusterNode>;
+  /** Stops every node (SIGTERM, SIGKILL after 10 s), then NATS; drops the database and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+const STOP_TIMEOUT_MS = 10_000;
+
+function describeExit(exit: NodeExit): string {
+  return exit.signal ? `on ${exit.signal}` : `with code ${exit.code}`;
+}
+
+/** The run's PostgreSQL (postgres project) or a private one, and a fresh database on it. */
+async function clusterDatabase(root: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (process.env.TEST_POSTGRES_ADMIN_URL) {
+    const name = await testDatabase(root);
+    return { url: databaseUrl(process.env.TEST_POSTGRES_ADMIN_URL, name), drop: () => dropTestDatabase(name) };
+  }
+  const postgres: PostgresCluster = await startPostgres();
+  await createDatabase(postgres.url, "tickets");
+  return { url: databaseUrl(postgres.url, "tickets"), drop: () => postgres.stop() };
+}
+
+interface NodeSpec {
+  n: number;
+  owns: boolean;
+  env: Record<string, string>;
+}
+
+/** Starts node `spec.n`; rejects with NodeExitedError when it exits before listening. */
+async function startNode(root: string, shared: Record<string, string>, spec: NodeSpec) {
+  const id = `node${spec.n}`;
+  const dataDir = join(root, id);
+  mkdirSync(dataDir, { recursive: true });
+  const env: Record<string, string> = {
+    ...testServerEnv(dataDir),
+    ...shared,
+    NODE_ID: id,
+    NODE_OWNS: spec.owns ? "1" : "0",
+    ...spec.env,
+  };
+  const logs: string[] = [];
+  const launch = async () => {
+    try {
+      return await launchServer(env, { logs });
+    } catch (error) {
+      if (!(error instanceof ServerExitedError)) throw error;
+      const exit = { code: error.exitCode, signal: null };
+      throw new NodeExitedError(id, exit, error.output, "before listening");
+    }
+  };
+  let current = await launch();
+  let exitAsked = false;
+  /** Set when the current process ended without kill()/stop() asking for it. */
+  let unexpected: NodeExit | undefined;
+  const watch = () => {
+    const launched = current;
+    exitAsked = false;
+    // "close": the output has ended too, so the logs are complete when a test reports them.
+    launched.closed.then(() => {
+      if (!exitAsked) unexpected = { code: launched.child.exitCode, signal: launched.child.signalCode };
+    });
+  };
+  watch();
+  const running = () => current.child.exitCode === null && current.child.signalCode === null;
+  const ended = async (): Promise<NodeExit> => {
+    await current.closed;
+    return { code: current.child.exitCode, signal: current.child.signalCode };
+  };
+  const node: ClusterNode = {
+    id,
+    n: spec.n,
+    owns: spec.owns,
+    dataDir,
+    get port() {
+      return current.port;
+    },
+    get url() {
+      return `http://127.0.0.1:${current.port}`;
+    },
+    get wsUrl() {
+      return `ws://127.0.0.1:${current.port}/v1/ws`;
+    },
+    get child() {
+      return current.child;
+    },
+    logs,
+    running,
+    async kill(signal: NodeJS.Signals = "SIGKILL") {
+      if (signal === "SIGSTOP" || signal === "SIGCONT") {
+        if (running()) current.child.kill(signal);
+        return undefined;
+      }
+      if (running()) {
+        exitAsked = true;
+        current.child.kill(signal);
+      }
+      return ended();
+    },
+    async stop() {
+      if (running()) {
+        exitAsked = true;
+        current.child.kill("SIGCONT"); // a paused node could not shut down
+        current.child.kill("SIGTERM");
+        const tooLong = setTimeout(() => current.child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+        await current.closed;
+        clearTimeout(tooLong);
+      }
+      return ended();
+    },
+    async restart() {
+      if (running()) throw new Error(`${id} is still running: kill() or stop() it first`);
+      await current.closed; // the watcher of the ended process has run: its exit is not reported later
+      unexpected = undefined;
+      current = await launch();
+      watch();
+    },
+  };
+  return { node, unexpected: () => unexpected };
+}
+
+/** Starts NATS, a database and the nodes (all at once); on any failure stops what it started and rethrows. */
+export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
+  const count = options.nodes ?? 3;
+  const gateways = new Set(options.gateways ?? []);
+  const root = mkdtempSync(join(tmpdir(), "ticketing-cluster-test-"));
+  const started: { node: ClusterNode; unexpected: () => NodeExit | undefined }[] = [];
+  let nats: NatsServer | undefined;
+  let database: { url: string; drop: () => Promise<void> } | undefined;
+
+  const stop = async () => {
+    await Promise.allSettled(started.map(({ node }) => node.stop()));
+    await nats?.stop().catch(() => {});
+    await database?.drop().catch(() => {});
+    rmSync(root, { recursive: true, force: true });
+  };
+
+  try {
+    nats = await startNats();
+    database = await clusterDatabase(root);
+    const shared = {
+      NATS_URL: nats.url,
+      DATABASE_URL: database.url,
+      AUTH_SECRET: TEST_AUTH_SECRET,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      ...options.env,
+    };
+    const spec = (n: number, owns: boolean, env: Record<string, string> = {}): NodeSpec => ({
+      n,
+      owns,
+      env: { ...options.nodeEnv?.(n), ...env },
+    });
+    const add = async (nodeSpec: NodeSpec) => {
+      const entry = await startNode(root, shared, nodeSpec);
+      started.push(entry);
+      return entry.node;
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: count }, (_, i) => add(spec(i + 1, !gateways.has(i + 1)))),
+    );
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    started.sort((a, b) => a.node.n - b.node.n);
+    const nodes = started.map(({ node }) => node);
+    return {
+      nodes,
+      nats,
+      databaseUrl: database.url,
+      authSecret: TEST_AUTH_SECRET,
+      adminToken: TEST_ADMIN_TOKEN,
+      assertRunning() {
+        for (const { node, unexpected } of started) {
+          const exit = unexpected();
+          if (exit) throw new NodeExitedError(node.id, exit, node.logs.join("\n"), "during the test");
+        }
+      },
+      async addNode(extra = {}) {
+        const node = await add(spec(started.length + 1, extra.owns ?? true, extra.env));
+        nodes.push(node);
+        return node;
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
