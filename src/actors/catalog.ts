@@ -72,6 +72,10 @@ export class Catalog {
     return [...this.onSales.keys()].sort((a, b) => a - b);
   }
 
+  hasConcert(concertId: number): boolean {
+    return this.concerts.has(concertId);
+  }
+
   concert(concertId: number): ConcertRow {
     const concert = this.concerts.get(concertId);
     if (!concert) throw new ApiError("NOT_FOUND", `concert ${concertId} not found`);

@@ -50,6 +50,31 @@ export interface Ids {
   payment: IdSource;
 }
 
+/**
+ * Puts concerts read from disk into the catalog: seat maps come from live reservations, and held
+ * ones get their seat actors back with their original expiresAt (those already past expire at
+ * once). At start-up; on a cluster node also for a concert made after its room was rebuilt.
+ */
+export function restoreConcerts(
+  catalog: Catalog,
+  reservations: Reservations,
+  state: Pick<StartupState, "concerts" | "schedules" | "onSales" | "liveReservations">,
+): void {
+  const live = state.liveReservations;
+  const liveBySchedule = new Map<number, ReservationRow[]>();
+  for (const r of live) {
+    const list = liveBySchedule.get(r.scheduleId);
+    if (list) list.push(r);
+    else liveBySchedule.set(r.scheduleId, [r]);
+  }
+  for (const concert of state.concerts) catalog.addConcert(concert);
+  for (const onSale of state.onSales) catalog.addOnSale(onSale);
+  for (const row of state.schedules) {
+    catalog.addSchedule(row, seatMapFor(row.seatCount, liveBySchedule.get(row.id) ?? []));
+  }
+  for (const row of live) if (row.status === "held") reservations.restore(row);
+}
+
 export function createActors(options: ActorOptions): Actors {
   const { config, store, state, commits, log, publishSeats, queueHooks } = options;
   const now = Date.now();
@@ -74,21 +99,7 @@ export function createActors(options: ActorOptions): Actors {
   );
   const reservations = new Reservations(store, catalog, ids.reservation, commits, config.maxHoldsPerUser);
 
-  // Seat maps come from live reservations; held ones get their seat actors back with their
-  // original expiresAt (those already past expire at once).
-  const live = state.liveReservations;
-  const liveBySchedule = new Map<number, ReservationRow[]>();
-  for (const r of live) {
-    const list = liveBySchedule.get(r.scheduleId);
-    if (list) list.push(r);
-    else liveBySchedule.set(r.scheduleId, [r]);
-  }
-  for (const concert of state.concerts) catalog.addConcert(concert);
-  for (const onSale of state.onSales) catalog.addOnSale(onSale);
-  for (const row of state.schedules) {
-    catalog.addSchedule(row, seatMapFor(row.seatCount, liveBySchedule.get(row.id) ?? []));
-  }
-  for (const row of live) if (row.status === "held") reservations.restore(row);
+  restoreConcerts(catalog, reservations, state);
 
   const wallets = new Wallets(store, commits, config.balanceMax, state.balances);
   const rooms = new WaitingRooms({
@@ -113,7 +124,7 @@ export function createActors(options: ActorOptions): Actors {
   log.info(
     {
       concerts: catalog.listConcerts().length,
-      liveReservations: live.length,
+      liveReservations: state.liveReservations.length,
       queueTokens: rooms.waiting + rooms.active,
     },
     "state restored",

@@ -4,18 +4,15 @@
 // site room 0 with every concert that has no on-sale; an on-sale is made with its concert and
 // never removed, so a concert's room never changes). Rows are immutable once written except an
 // on-sale's settings, which only its room's owner reads. A node that meets an id it does not know
-// reads PostgreSQL again (another node may just have created it) before it answers 404, at most
-// once a second however many unknown ids are asked for; a node that creates a concert also tells
-// every node on NATS (node.ts), so that second is not what a new concert waits for.
+// looks that one up in PostgreSQL (another node may just have created it) before it answers 404:
+// one indexed read, as any lookup of a reservation costs. A node that creates a concert also
+// tells every node on NATS (node.ts), and they read the whole catalog again.
 import { ApiError } from "../errors.js";
 import type { PostgresReads } from "../store/postgres/reads.js";
-import type { ConcertRow, OnSaleRow, ScheduleRow } from "../store/store.js";
+import type { ConcertRow, ScheduleRow, StartupState } from "../store/store.js";
 
 /** The site room: it gates every concert without an on-sale (and is placed with them). */
 export const SITE_ROOM = 0;
-
-/** Unknown ids read PostgreSQL again at most this often (a flood of made-up ids costs one read a second). */
-const MISS_RELOAD_MS = 1000;
 
 export class Directory {
   private concerts = new Map<number, ConcertRow>();
@@ -23,23 +20,20 @@ export class Directory {
   private schedulesByConcert = new Map<number, ScheduleRow[]>();
   private onSales = new Set<number>();
   private reloading: Promise<void> | null = null;
-  private reloadedAt = Number.NEGATIVE_INFINITY;
   private cachedList: { concerts: { id: number; title: string }[] } | null = null;
 
   constructor(private readonly reads: PostgresReads) {}
 
   /** Reads every concert, schedule and on-sale again (one read at a time; callers share it). */
   reload(): Promise<void> {
-    if (this.reloading === null) this.reloadedAt = performance.now();
     this.reloading ??= this.reads
       .catalog()
-      .then(({ concerts, schedules, onSales }) => {
-        this.concerts = new Map(concerts.map((row) => [row.id, row]));
-        this.schedules = new Map(schedules.map((row) => [row.id, row]));
-        this.schedulesByConcert = new Map(concerts.map((row) => [row.id, []]));
-        for (const row of schedules) this.schedulesByConcert.get(row.concertId)?.push(row);
-        this.onSales = new Set(onSales.map((row: OnSaleRow) => row.concertId));
-        this.cachedList = null;
+      .then((catalog) => {
+        this.concerts = new Map();
+        this.schedules = new Map();
+        this.schedulesByConcert = new Map();
+        this.onSales = new Set();
+        this.add(catalog);
       })
       .finally(() => {
         this.reloading = null;
@@ -54,14 +48,18 @@ export class Directory {
 
   /** The room `concertId` is placed with; 404 for a concert nobody made. */
   async roomOfConcert(concertId: number): Promise<number> {
-    await this.known(() => this.concerts.has(concertId), `concert ${concertId} not found`);
+    if (!this.concerts.has(concertId)) await this.lookUp(concertId);
     return this.onSales.has(concertId) ? concertId : SITE_ROOM;
   }
 
   /** The concert of `scheduleId`; 404 for a schedule nobody made. */
   async concertOfSchedule(scheduleId: number): Promise<number> {
-    await this.known(() => this.schedules.has(scheduleId), `schedule ${scheduleId} not found`);
-    return this.schedules.get(scheduleId)!.concertId;
+    const known = this.schedules.get(scheduleId)?.concertId;
+    if (known !== undefined) return known;
+    const concertId = await this.reads.concertOfSchedule(scheduleId);
+    if (concertId === undefined) throw new ApiError("NOT_FOUND", `schedule ${scheduleId} not found`);
+    await this.lookUp(concertId);
+    return concertId;
   }
 
   /** The concert of a schedule this node has seen (a reservation's, which exists). */
@@ -90,11 +88,23 @@ export class Directory {
     return this.cachedList;
   }
 
-  /** Resolves when `present()` holds, reading PostgreSQL again if it does not (at most once a second); else 404. */
-  private async known(present: () => boolean, missing: string): Promise<void> {
-    if (present()) return;
-    if (this.reloading !== null) await this.reloading;
-    else if (performance.now() - this.reloadedAt >= MISS_RELOAD_MS) await this.reload();
-    if (!present()) throw new ApiError("NOT_FOUND", missing);
+  /** Reads one concert this node has not seen yet (made on another node); 404 when there is none. */
+  private async lookUp(concertId: number): Promise<void> {
+    const state = await this.reads.concertState(concertId);
+    if (state === undefined) throw new ApiError("NOT_FOUND", `concert ${concertId} not found`);
+    this.add(state);
+  }
+
+  private add({ concerts, schedules, onSales }: Pick<StartupState, "concerts" | "schedules" | "onSales">): void {
+    for (const row of concerts) {
+      this.concerts.set(row.id, row);
+      this.schedulesByConcert.set(row.id, []);
+    }
+    for (const row of schedules) {
+      this.schedules.set(row.id, row);
+      this.schedulesByConcert.get(row.concertId)?.push(row);
+    }
+    for (const row of onSales) this.onSales.add(row.concertId);
+    this.cachedList = null;
   }
 }

@@ -10,6 +10,7 @@
 // - every other op runs here, against PostgreSQL (gatewayOps.ts).
 // A room nobody serves (moving, its owner dead, NATS down) is 503 UNAVAILABLE with Retry-After,
 // never a guess: the owner itself refuses a request for a room it no longer serves.
+import { restoreConcerts } from "../actors/index.js";
 import { parseArgs, type Router, runOp } from "../api/dispatch.js";
 import type { Op, OpContext, Session } from "../api/op.js";
 import { opsByName } from "../api/ops/index.js";
@@ -20,7 +21,7 @@ import type { Bus } from "./bus.js";
 import { type Directory, SITE_ROOM } from "./directory.js";
 import type { Followers } from "./followers.js";
 import type { Gateway, RemoteSessionInfo, SessionEffects } from "./gateway.js";
-import type { OwnedRooms } from "./ownedRooms.js";
+import type { OwnedRoom, OwnedRooms } from "./ownedRooms.js";
 import { subjects } from "./subjects.js";
 
 /** A request to the owner of a room. */
@@ -29,6 +30,8 @@ export type RoomRequest =
       kind: "op";
       op: string;
       args: unknown;
+      /** The concert the op is about, which the owner reads from PostgreSQL if it was made after the room was built. */
+      concertId?: number | undefined;
       userId: string;
       queueToken?: string | undefined;
       address: string;
@@ -59,21 +62,30 @@ export interface LockAnswer {
 /** How long a routed request may take (an op that commits, over NATS) before it is 503. */
 export const ROOM_REQUEST_TIMEOUT_MS = 5000;
 
-type RoomOf = (args: never, lookups: Lookups) => Promise<number>;
+/** Where an op runs: a room, and the concert it is about (absent: the room itself, e.g. a site check-in). */
+interface Placement {
+  room: number;
+  concertId?: number;
+}
+
+type PlaceOf = (args: never, lookups: Lookups) => Promise<Placement>;
 
 interface Lookups {
   directory: Directory;
   reads: PostgresReads;
 }
 
-const byConcert = (concertId: number, { directory }: Lookups) => directory.roomOfConcert(concertId);
+const byConcert = async (concertId: number, { directory }: Lookups): Promise<Placement> => ({
+  room: await directory.roomOfConcert(concertId),
+  concertId,
+});
 const bySchedule = async (scheduleId: number, lookups: Lookups) =>
   byConcert(await lookups.directory.concertOfSchedule(scheduleId), lookups);
 
-/** The ops that run on the owner of a room, and which room. */
-export const ROOM_OF: Readonly<Record<string, RoomOf>> = {
+/** The ops that run on the owner of a room, and where. */
+export const ROOM_OF: Readonly<Record<string, PlaceOf>> = {
   "queue.check": ({ concertId }: { concertId?: number }, lookups) =>
-    concertId === undefined ? Promise.resolve(SITE_ROOM) : byConcert(concertId, lookups),
+    concertId === undefined ? Promise.resolve({ room: SITE_ROOM }) : byConcert(concertId, lookups),
   "schedules.list": ({ concertId }: { concertId: number }, lookups) => byConcert(concertId, lookups),
   "seats.list": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
   "seats.subscribe": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
@@ -106,6 +118,8 @@ export interface RoutingDeps {
 }
 
 export class Routing {
+  /** Concerts being read into a room's actors (ensureConcert), by room, epoch and concert. */
+  private readonly loading = new Map<string, Promise<void>>();
   /** The ops that run here, by name: every op of the table not in ROOM_OF (set once, after the services that need this router). */
   private nodeOps: ReadonlyMap<string, NodeOp> = new Map();
 
@@ -139,6 +153,7 @@ export class Routing {
     switch (request.kind) {
       case "op": {
         const op = this.roomOp(request.op);
+        if (request.concertId !== undefined) await this.ensureConcert(owned, request.concertId);
         const effects: SessionEffects = {};
         const session = request.session === undefined ? undefined : this.remoteSession(request.session, effects);
         const data = await runOp(op, parseArgs(op, request.args), {
@@ -177,7 +192,7 @@ export class Routing {
 
   private async forward(op: Op, args: unknown, context: OpContext): Promise<unknown> {
     const { gateway } = this.deps;
-    const room = await ROOM_OF[op.name]!(args as never, this.deps);
+    const { room, concertId } = await ROOM_OF[op.name]!(args as never, this.deps);
     const info = gateway.describe(context.session);
     // The schedule's diffs reach this node before the owner takes the snapshot.
     const prepared =
@@ -189,6 +204,7 @@ export class Routing {
         kind: "op",
         op: op.name,
         args,
+        concertId,
         userId: context.userId,
         queueToken: context.queueToken,
         address: context.address(),
@@ -224,6 +240,32 @@ export class Routing {
       return [[await this.deps.reads.roomOfToken(context.queueToken), context.queueToken]];
     }
     return this.deps.gateway.describe(context.session)?.tokens ?? [];
+  }
+
+  /**
+   * A concert of this room that its actors do not know yet: made (on any node) after the room was
+   * rebuilt here. Read once from PostgreSQL, with whatever was booked of it since (nothing can have
+   * been, except through this owner), and added; requests for it meanwhile wait for the same read.
+   */
+  private ensureConcert(owned: OwnedRoom, concertId: number): Promise<void> | undefined {
+    const { catalog, reservations } = owned.actors;
+    if (catalog.hasConcert(concertId)) return undefined;
+    const key = `${owned.room}:${owned.epoch}:${concertId}`;
+    let loading = this.loading.get(key);
+    if (loading === undefined) {
+      loading = this.deps.reads
+        .concertState(concertId)
+        .then((state) => {
+          if (state === undefined) throw new ApiError("NOT_FOUND", `concert ${concertId} not found`);
+          const room = state.onSales.length > 0 ? concertId : SITE_ROOM;
+          if (room !== owned.room)
+            throw new ApiError("UNAVAILABLE", `concert ${concertId} is not in room ${owned.room}; retry`, 1);
+          if (!catalog.hasConcert(concertId)) restoreConcerts(catalog, reservations, state);
+        })
+        .finally(() => this.loading.delete(key));
+      this.loading.set(key, loading);
+    }
+    return loading;
   }
 
   private roomOp(name: string): Op {

@@ -173,7 +173,7 @@ pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
     const positions = statuses.filter((s) => s.status === "waiting").map((s) => s.position);
     expect(positions).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (const through of all()) {
-      const onSale = await http(through, "GET", `/v1/onsales/${created.id}`, { user: user("look") });
+      const onSale = await http(through, "GET", `/v1/concerts/${created.id}/onsale`, { user: user("look") });
       expect(onSale.body).toMatchObject({ waiting: 7, active: 2 });
     }
   });

@@ -2,12 +2,9 @@
 // src/config.ts reads, and every one a cluster node needs; their URLs name the compose services;
 // ports, node ids and data volumes are distinct; the secrets come from the environment, required.
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { ENV_VARIABLES } from "../../src/config.js";
-
-// js-yaml is installed (by @asyncapi/parser) without type declarations; this is its one call used here.
-const { load } = createRequire(import.meta.url)("js-yaml") as { load(text: string): unknown };
 
 interface Service {
   image?: string;
@@ -19,7 +16,7 @@ interface Service {
   healthcheck?: { test?: unknown };
 }
 
-const compose = load(readFileSync(new URL("../../compose.yaml", import.meta.url), "utf8")) as {
+const compose = parse(readFileSync(new URL("../../compose.yaml", import.meta.url), "utf8")) as {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
 };

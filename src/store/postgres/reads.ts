@@ -104,6 +104,44 @@ export class PostgresReads implements StoreReads {
     };
   }
 
+  /** One concert with its schedules and on-sale, and the held and paid reservations of its schedules (undefined if it does not exist). */
+  async concertState(
+    concertId: number,
+  ): Promise<Pick<StartupState, "concerts" | "schedules" | "onSales" | "liveReservations"> | undefined> {
+    const [concerts, schedules, onSales, liveReservations] = await Promise.all([
+      this.rows<StartupState["concerts"][number]>(`SELECT ${CONCERT_COLUMNS} FROM concerts WHERE id = $1`, [concertId]),
+      this.rows<StartupState["schedules"][number]>(
+        `SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE concert_id = $1 ORDER BY id`,
+        [concertId],
+      ),
+      this.rows<Omit<OnSaleRow, "paused"> & { paused: number }>(
+        `SELECT ${ONSALE_COLUMNS} FROM onsales WHERE concert_id = $1`,
+        [concertId],
+      ),
+      this.rows<ReservationRow>(
+        `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE status IN ('held', 'paid')
+         AND schedule_id IN (SELECT id FROM schedules WHERE concert_id = $1)`,
+        [concertId],
+      ),
+    ]);
+    if (concerts.length === 0) return undefined;
+    return {
+      concerts: [...concerts],
+      schedules: [...schedules],
+      onSales: onSales.map((row) => ({ ...row, paused: row.paused === 1 })),
+      liveReservations: [...liveReservations],
+    };
+  }
+
+  /** The concert of a schedule, if the schedule exists. */
+  async concertOfSchedule(scheduleId: number): Promise<number | undefined> {
+    const [row] = await this.rows<{ concertId: number }>(
+      `SELECT concert_id AS "concertId" FROM schedules WHERE id = $1`,
+      [scheduleId],
+    );
+    return row?.concertId;
+  }
+
   /** The waiting room a queue token belongs to (0: the site room), if the token exists. */
   async roomOfToken(token: string): Promise<number | undefined> {
     const [row] = await this.rows<{ room: number }>("SELECT room FROM queue_tokens WHERE token = $1", [token]);
