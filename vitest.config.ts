@@ -28,12 +28,31 @@ const postgres: TestProjectInlineConfiguration = {
   },
 };
 
+// The contract suites once more, against the gateway node of a three-node cluster (startServer
+// under TEST_CLUSTER=1, tests/helpers/cluster.ts): same answers from a node that owns nothing.
+const CLUSTER_CONTRACT = [
+  "tests/integration/http.*.test.ts",
+  "tests/integration/ws.*.test.ts",
+  "tests/integration/onsale.test.ts",
+  "tests/integration/reservations.list.test.ts",
+];
+const cluster: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    name: "cluster",
+    include: CLUSTER_CONTRACT,
+    env: { TEST_STORE: "postgres", TEST_CLUSTER: "1" },
+    globalSetup: ["tests/helpers/postgresGlobalSetup.ts"],
+    setupFiles: ["tests/helpers/postgresWorkerSetup.ts"],
+  },
+};
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Integration files each start their own server process; two cores, so keep it modest (both projects share it).
     maxWorkers: 2,
-    projects: postgresAvailable || inCi ? [sqlite, postgres] : [sqlite],
+    projects: postgresAvailable || inCi ? [sqlite, postgres, cluster] : [sqlite],
   },
 });

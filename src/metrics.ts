@@ -34,8 +34,13 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: "ticketing_" });
   }
 
-  /** Gauges read from the actors when scraped. */
-  watch(actors: Actors): void {
+  /**
+   * Gauges read from the actors when scraped: a single server's, or (a cluster node) those of
+   * every room it owns now, summed, so each node reports its own share.
+   */
+  watch(actorsNow: Actors | (() => readonly Actors[])): void {
+    const all = typeof actorsNow === "function" ? actorsNow : () => [actorsNow];
+    const sum = (read: (actors: Actors) => number) => () => all().reduce((total, actors) => total + read(actors), 0);
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -45,14 +50,30 @@ export class Metrics {
           this.set(read());
         },
       });
-    gauge("ticketing_queue_waiting", "Tokens waiting in line", () => actors.rooms.waiting);
-    gauge("ticketing_queue_active", "Tokens in the active set", () => actors.rooms.active);
-    gauge("ticketing_holds_live", "Seats currently held", () => actors.reservations.liveCount);
-    gauge("ticketing_seats_sold", "Seats sold", () => {
-      let sold = 0;
-      for (const schedule of actors.catalog.allSchedules()) sold += schedule.soldSeats;
-      return sold;
-    });
+    gauge(
+      "ticketing_queue_waiting",
+      "Tokens waiting in line",
+      sum((actors) => actors.rooms.waiting),
+    );
+    gauge(
+      "ticketing_queue_active",
+      "Tokens in the active set",
+      sum((actors) => actors.rooms.active),
+    );
+    gauge(
+      "ticketing_holds_live",
+      "Seats currently held",
+      sum((actors) => actors.reservations.liveCount),
+    );
+    gauge(
+      "ticketing_seats_sold",
+      "Seats sold",
+      sum((actors) => {
+        let sold = 0;
+        for (const schedule of actors.catalog.allSchedules()) sold += schedule.soldSeats;
+        return sold;
+      }),
+    );
   }
 
   request(op: string, code: string, seconds: number): void {

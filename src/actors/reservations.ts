@@ -58,6 +58,11 @@ export class Reservations {
     const schedule = this.catalog.schedule(scheduleId);
     if (!schedule.hasSeat(seatNo))
       throw new ApiError("NOT_FOUND", `seat ${seatNo} not found in schedule ${scheduleId}`);
+    // A hold past its expiresAt is expired now, whether or not its timer has run yet: it does not count.
+    for (const id of [...(this.liveByUser.get(userId) ?? [])]) {
+      const mine = this.live.get(id);
+      if (mine !== undefined && mine.expiresAt <= now) this.expire(mine, now);
+    }
     if (this.holdsOf(userId) >= this.maxHoldsPerUser) {
       throw new ApiError("HOLD_LIMIT", `you already hold ${this.maxHoldsPerUser} seats`);
     }

@@ -28,6 +28,7 @@ import { IDEMPOTENCY_RETENTION_MS } from "../actors/idempotency.js";
 import type { PaymentView } from "../actors/payments.js";
 import type { BalanceView } from "../actors/wallets.js";
 import { ApiError } from "../errors.js";
+import type { Logger } from "../log.js";
 import { numbered, type Sql } from "../store/postgres/connect.js";
 import { type Param, WRITE_SQL } from "../store/writeStatements.js";
 import { FENCED_OUT_SQLSTATE, fence, type Held } from "./leases.js";
@@ -102,7 +103,11 @@ class Replay {
 }
 
 export class MoneyDesk {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    /** Where a transaction that failed for another reason than the caller's is reported (it answers 503). */
+    private readonly log?: Logger,
+  ) {}
 
   /** The user's committed balance (0 for a user who never had money). */
   async balance(userId: string): Promise<number> {
@@ -201,7 +206,11 @@ export class MoneyDesk {
       })) as T;
     } catch (error) {
       if (error instanceof Replay) return error.response as T;
-      throw asMoneyError(error);
+      const answer = asMoneyError(error);
+      if (answer instanceof ApiError && answer.code === "UNAVAILABLE" && unexpected(error)) {
+        this.log?.error({ err: error, userId }, "a money transaction failed; nothing of it was written");
+      }
+      throw answer;
     }
   }
 }
@@ -316,6 +325,15 @@ async function firstFailure(sent: readonly Promise<unknown>[]): Promise<void> {
 const QUERY_CANCELED_SQLSTATE = "57014";
 const LOCK_NOT_AVAILABLE_SQLSTATE = "55P03";
 
+/** An error of PostgreSQL or of the connection to it (not one of ours, not a bug in this process). */
+function unexpected(error: unknown): boolean {
+  if (error instanceof ApiError) return false;
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return (
+    typeof severity === "string" || (typeof code === "string" && /^(CONNECTION_|CONNECT_TIMEOUT|E[A-Z]+$)/.test(code))
+  );
+}
+
 function asMoneyError(error: unknown): unknown {
   const { code, constraint_name } = (error ?? {}) as { code?: string; constraint_name?: string };
   if (code === FENCED_OUT_SQLSTATE) {
@@ -328,6 +346,11 @@ function asMoneyError(error: unknown): unknown {
   // The money lock makes debit's own check exact; the CHECK on balances is the last word all the same.
   if (constraint_name === "users_balance_check") {
     return new ApiError("INSUFFICIENT_BALANCE", "the balance does not cover the amount");
+  }
+  // Anything else PostgreSQL said, or its connection failing: the transaction did not commit, so
+  // a retry (with the same key) is safe; as a single server answers a commit that failed.
+  if (unexpected(error)) {
+    return new ApiError("UNAVAILABLE", `the database did not take it (${code ?? "no answer"}); retry`, 1);
   }
   return error;
 }

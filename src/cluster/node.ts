@@ -80,7 +80,9 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
     const directory = new Directory(shared.reads);
     await directory.reload();
     const leases = new Leases(shared.sql);
-    const desk = new MoneyDesk(shared.sql);
+    // Each node reports its own rooms' share (a gateway-only node: zeros).
+    metrics.watch(() => rooms.all().map((owned) => owned.actors));
+    const desk = new MoneyDesk(shared.sql, log);
     const openBus = bus;
 
     // Rooms served here, and what answers their NATS subject while they are.

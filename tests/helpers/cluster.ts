@@ -8,14 +8,18 @@ import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import postgres from "postgres";
+import { ownerOf } from "../../src/cluster/placement.js";
 import { type NatsServer, startNats } from "./nats.js";
 import { createDatabase, databaseUrl, type PostgresCluster, startPostgres } from "./postgres.js";
 import {
   dropTestDatabase,
   launchServer,
   ServerExitedError,
+  type ServerOptions,
   TEST_ADMIN_TOKEN,
   TEST_AUTH_SECRET,
+  type TestServer,
   testDatabase,
   testServerEnv,
 } from "./server.js";
@@ -96,6 +100,12 @@ export interface TestCluster {
   assertRunning(): void;
   /** Starts node N+1 with the cluster's environment (a node joining). */
   addNode(options?: { owns?: boolean; env?: Record<string, string> }): Promise<ClusterNode>;
+  /**
+   * Resolves once every room (the site room and one per on-sale) has a live lease whose node says
+   * it serves the room under that epoch: before that, its requests are 503 (moving). startCluster
+   * waits for it; tests call it again after kills and restarts.
+   */
+  serving(timeoutMs?: number): Promise<void>;
   /** Stops every node (SIGTERM, SIGKILL after 10 s), then NATS; drops the database and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -104,6 +114,58 @@ const STOP_TIMEOUT_MS = 10_000;
 
 function describeExit(exit: NodeExit): string {
   return exit.signal ? `on ${exit.signal}` : `with code ${exit.code}`;
+}
+
+/** The (room, epoch) pairs a node's log says it serves now: rebuilt and not lost since. */
+function servedBy(node: ClusterNode): Set<string> {
+  const served = new Set<string>();
+  for (const line of node.logs) {
+    if (!line.includes('"room"')) continue;
+    let entry: { msg?: string; room?: number; concertId?: number; epoch?: number };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (entry.msg === "room rebuilt from PostgreSQL; serving it") served.add(`${entry.room}@${entry.epoch}`);
+  }
+  for (const line of node.logs) {
+    if (!line.includes("concert lease lost")) continue;
+    const entry = JSON.parse(line) as { concertId: number; epoch: number };
+    served.delete(`${entry.concertId}@${entry.epoch}`);
+  }
+  return served;
+}
+
+/**
+ * Polls until every room of the database has a live lease held by a running node that serves it
+ * under that epoch, and that node is the one rendezvous hashing picks among the live owning nodes
+ * (else the room is about to move: a node that started a little later has not been counted yet).
+ */
+async function roomsServed(url: string, nodes: readonly ClusterNode[], timeoutMs: number): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const rooms = await sql<{ room: number; node: string | null; epoch: number | null }[]>`
+        SELECT r.room::int AS room, l.node_id AS node, l.epoch::int AS epoch
+        FROM (SELECT 0 AS room UNION SELECT concert_id FROM onsales) AS r
+        LEFT JOIN leases l ON l.concert_id = r.room
+          AND l.expires_at > floor(extract(epoch FROM clock_timestamp()) * 1000)`;
+      const live = nodes.filter((node) => node.owns && node.running()).map((node) => node.id);
+      const missing = rooms.filter(({ room, node, epoch }) => {
+        const holder = nodes.find((candidate) => candidate.id === node && candidate.running());
+        return holder === undefined || ownerOf(room, live) !== node || !servedBy(holder).has(`${room}@${epoch}`);
+      });
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`rooms not served after ${timeoutMs} ms: ${missing.map((r) => r.room).join(", ")}`);
+      }
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  } finally {
+    await sql.end();
+  }
 }
 
 /** The run's PostgreSQL (postgres project) or a private one, and a fresh database on it. */
@@ -258,7 +320,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     if (failed) throw failed.reason;
     started.sort((a, b) => a.node.n - b.node.n);
     const nodes = started.map(({ node }) => node);
+    const serving = (timeoutMs = 20_000) => roomsServed(database!.url, nodes, timeoutMs);
+    await serving();
     return {
+      serving,
       nodes,
       nats,
       databaseUrl: database.url,
@@ -281,4 +346,60 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     await stop();
     throw error;
   }
+}
+
+/**
+ * startServer in the vitest project "cluster": three nodes on the run's PostgreSQL and their own
+ * nats-server, behind the TestServer of node3, which owns nothing, so that every op the contract
+ * suites send crosses the cluster (forwarded to an owner, or run against PostgreSQL). `env` goes
+ * to every node; stop() and kill() end the whole cluster.
+ */
+export async function startClusterServer(options: ServerOptions = {}): Promise<TestServer> {
+  // A restart (startServer with the dataDir of a server that was killed or stopped): the same cluster, its nodes started again.
+  const known = options.dataDir === undefined ? undefined : clustersByDataDir.get(options.dataDir);
+  if (known !== undefined) {
+    for (const node of known.nodes) await node.restart();
+    await known.serving();
+    return gatewayServer(known);
+  }
+  const cluster = await startCluster({
+    nodes: 3,
+    gateways: [3],
+    env: { CLUSTER_LEASE_MS: "1500", ...options.env },
+  });
+  clustersByDataDir.set(cluster.nodes[2]!.dataDir, cluster);
+  return gatewayServer(cluster);
+}
+
+/** Clusters of startClusterServer by their gateway's data directory (what a restart names). */
+const clustersByDataDir = new Map<string, TestCluster>();
+
+function gatewayServer(cluster: TestCluster): TestServer {
+  const gateway = cluster.nodes[2]!;
+  return {
+    port: gateway.port,
+    url: gateway.url,
+    wsUrl: gateway.wsUrl,
+    dataDir: gateway.dataDir,
+    databaseUrl: cluster.databaseUrl,
+    authSecret: cluster.authSecret,
+    adminToken: cluster.adminToken,
+    child: gateway.child,
+    logs: gateway.logs,
+    /** SIGTERM to every node (the gateway's exit code); NATS and the database stay for a restart. */
+    async stop() {
+      const [exit] = await Promise.all(
+        [gateway, ...cluster.nodes.slice(0, 2)].map((node) => (node.running() ? node.stop() : undefined)),
+      );
+      return exit?.code ?? null;
+    },
+    /** SIGKILL to every node: the whole cluster crashes; NATS and the database stay for a restart. */
+    async kill() {
+      await Promise.all(cluster.nodes.map((node) => (node.running() ? node.kill() : undefined)));
+    },
+    async cleanup() {
+      clustersByDataDir.delete(gateway.dataDir);
+      await cluster.stop();
+    },
+  };
 }

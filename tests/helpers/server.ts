@@ -170,6 +170,11 @@ export async function launchServer(
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  // The vitest project "cluster" runs the contract suites against a gateway node of a cluster.
+  if (process.env.TEST_CLUSTER === "1" && options.main === undefined) {
+    const { startClusterServer } = await import("./cluster.js");
+    return startClusterServer(options);
+  }
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ticketing-test-"));
   const database = testStore() === "postgres" ? await testDatabase(dataDir) : undefined;
   const env: Record<string, string> = {

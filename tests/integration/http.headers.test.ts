@@ -19,6 +19,8 @@ let assets: string[];
 let token: string;
 /** A reservation of u-hdr-active, for the GET op routes that read one. */
 let reservationId: number;
+/** The schedule of the concert made for these tests. */
+let scheduleId: number;
 /** Path parameters of the GET op routes that name something that exists. */
 let ids: Record<string, number>;
 let onSaleConcertId: number;
@@ -26,6 +28,7 @@ let onSaleConcertId: number;
 beforeAll(async () => {
   s = await startServer({ env: { MAX_BODY_BYTES: "1024" } });
   const concert = await createConcert(s);
+  scheduleId = concert.schedules[0]!.id;
   token = await activeToken(s, "u-hdr-active");
   const hold = await http(s, "POST", "/v1/reservations", {
     user: "u-hdr-active",
@@ -63,7 +66,7 @@ let everyKind: Promise<[string, HttpReply][]> | undefined;
 const everyKindOfReply = () => (everyKind ??= makeEveryKindOfReply());
 
 async function makeEveryKindOfReply(): Promise<[string, HttpReply][]> {
-  const hold = { scheduleId: 1, seatNo: 1 };
+  const hold = { scheduleId, seatNo: 1 };
   return [
     ["GET / (page)", page],
     ["GET script", await http(s, "GET", asset(".js"))],

@@ -31,7 +31,7 @@ async function createOnSale(s: TestServer, onSale: Record<string, unknown>, seat
     body: { title: "Live", schedules: [{ startsAt: "2027-06-01T19:00:00Z", seatCount, price: 100 }], onSale },
   });
   expect(reply.status, reply.text).toBe(201);
-  return reply.body as { id: number; onSale: { commitment: string | null } };
+  return reply.body as { id: number; schedules: { id: number }[]; onSale: { commitment: string | null } };
 }
 
 describe("on-sales", () => {
@@ -109,7 +109,7 @@ describe("on-sales", () => {
     const hold = await http(s, "POST", "/v1/reservations", {
       user: "buyer",
       queueToken: token,
-      body: { scheduleId: 1, seatNo: 1 },
+      body: { scheduleId: concert.schedules[0]!.id, seatNo: 1 },
     });
     expect(hold.status).toBe(201);
     await http(s, "POST", "/v1/balance/charge", { user: "buyer", body: { amount: 100 } });

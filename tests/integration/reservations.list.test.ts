@@ -6,9 +6,13 @@ import { startServer, type TestServer } from "../helpers/server.js";
 
 describe("reservations.list", () => {
   let s: TestServer;
+  let concertId: number;
+  let scheduleId: number;
   beforeAll(async () => {
     s = await startServer();
-    await createConcert(s, [{ startsAt: "2027-01-01T19:00:00.000Z", seatCount: 10, price: 500 }]);
+    const concert = await createConcert(s, [{ startsAt: "2027-01-01T19:00:00.000Z", seatCount: 10, price: 500 }]);
+    concertId = concert.id;
+    scheduleId = concert.schedules[0]!.id;
   });
   afterAll(async () => {
     await s?.stop();
@@ -17,31 +21,35 @@ describe("reservations.list", () => {
 
   test("over HTTP and WebSocket: newest first, with concertId, filtered by ?status=, another user's never shown", async () => {
     const token = await activeToken(s, "lister");
+    // Ids are opaque (a cluster hands them out in blocks): the three holds' own, in order.
+    const ids: number[] = [];
     for (const seatNo of [1, 2, 3]) {
       const held = await http(s, "POST", "/v1/reservations", {
         user: "lister",
         queueToken: token,
-        body: { scheduleId: 1, seatNo },
+        body: { scheduleId, seatNo },
       });
       expect(held.status).toBe(201);
+      ids.push(held.body.reservationId);
     }
+    const [first, second, third] = ids;
     const otherToken = await activeToken(s, "other");
     await http(s, "POST", "/v1/reservations", {
       user: "other",
       queueToken: otherToken,
-      body: { scheduleId: 1, seatNo: 7 },
+      body: { scheduleId, seatNo: 7 },
     });
-    await http(s, "DELETE", "/v1/reservations/2", { user: "lister" });
+    await http(s, "DELETE", `/v1/reservations/${second}`, { user: "lister" });
 
     const all = await http(s, "GET", "/v1/reservations", { user: "lister" });
     expect(all.status).toBe(200);
     expect(all.body.reservations.map((r: any) => [r.reservationId, r.status, r.concertId])).toEqual([
-      [3, "held", 1],
-      [2, "released", 1],
-      [1, "held", 1],
+      [third, "held", concertId],
+      [second, "released", concertId],
+      [first, "held", concertId],
     ]);
     const held = await http(s, "GET", "/v1/reservations?status=held", { user: "lister" });
-    expect(held.body.reservations.map((r: any) => r.reservationId)).toEqual([3, 1]);
+    expect(held.body.reservations.map((r: any) => r.reservationId)).toEqual([third, first]);
     expect((await http(s, "GET", "/v1/reservations?status=paid", { user: "lister" })).body).toEqual({
       reservations: [],
     });

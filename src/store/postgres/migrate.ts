@@ -18,15 +18,19 @@ export async function schemaVersion(sql: Sql): Promise<number> {
 
 /** Applies what the database has not had yet; refuses a database with tables of ours and no schema_version. */
 export async function migrate(sql: Sql): Promise<number> {
-  if ((await schemaVersion(sql)) === 0) {
-    const [foreign] = await sql<{ table: string | null }[]>`SELECT to_regclass('concerts')::text AS "table"`;
-    if (foreign?.table !== null && foreign !== undefined) {
+  // Under the lock: a server migrating at the same moment (cluster nodes starting together) has
+  // either made both tables or neither, as this transaction sees them.
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    const [tables] = await tx<{ version: string | null; concerts: string | null }[]>`
+      SELECT to_regclass('schema_version')::text AS version, to_regclass('concerts')::text AS concerts`;
+    if (tables?.version == null && tables?.concerts != null) {
       throw new StartupError(
         "refusing to use this PostgreSQL database: it has a concerts table but no schema_version (not a database this server made)",
         2,
       );
     }
-  }
+  });
   for (const migration of migrations) {
     await sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
