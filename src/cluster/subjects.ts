@@ -22,10 +22,6 @@ export const subjects = {
   actor: (room: number) => `${PREFIX}.actor.${id(room, "room id", true)}`,
   /** Seat diffs of one schedule, published by its owner to every node whose sockets follow it. */
   seats: (scheduleId: number) => `${PREFIX}.seats.${id(scheduleId, "schedule id")}`,
-  /** Queue updates of one waiting room; room 0 is the site room. */
-  room: (roomId: number) => `${PREFIX}.room.${id(roomId, "room id", true)}`,
-  /** Node heartbeats. */
-  nodes: `${PREFIX}.nodes`,
   /** What an owner tells one node's connections (queue pushes to the sockets it follows tokens for). */
   node: (nodeId: string) => `${PREFIX}.node.${token(nodeId, "node id")}`,
   /** What follows the rooms of one node's connections (presence reports), to every room's owner. */

@@ -162,10 +162,10 @@ describe.skipIf(missing && !inCi)(title("the NATS bus on a private nats-server")
       const a = await node("a", own.url, logs.a.log);
       const b = await node("b", own.url, logs.b.log);
       const received: number[] = [];
-      b.subscribe(subjects.room(0), (payload) => received.push(payload as number));
+      b.subscribe(subjects.seats(1), (payload) => received.push(payload as number));
       b.serve("tickets.ping.b", () => "pong");
       await b.flush();
-      a.publish(subjects.room(0), 1);
+      a.publish(subjects.seats(1), 1);
       await until(() => received.includes(1), 2000, "the first message");
 
       const killed = performance.now();
@@ -186,7 +186,7 @@ describe.skipIf(missing && !inCi)(title("the NATS bus on a private nats-server")
       // Publish until b hears again: both clients must have reconnected and b re-subscribed.
       for (let n = 2; !received.some((value) => value >= 2); n++) {
         if (performance.now() - restarted > 10_000) throw new Error("no delivery within 10 s of the restart");
-        a.publish(subjects.room(0), n);
+        a.publish(subjects.seats(1), n);
         await sleep(20);
       }
       console.log(

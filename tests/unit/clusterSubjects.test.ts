@@ -4,14 +4,13 @@ import { describe, expect, it } from "vitest";
 import { subjects } from "../../src/cluster/subjects.js";
 
 describe("cluster subjects", () => {
-  it("name one room's actors, one schedule's seats, one room's queue, one node and the heartbeats", () => {
+  it("name one room's actors, one schedule's seats, one node's pushes, presence and the catalog", () => {
     expect(subjects.actor(12)).toBe("tickets.actor.12");
     expect(subjects.actor(0)).toBe("tickets.actor.0"); // the site room's
     expect(subjects.node("node-1:8080")).toBe("tickets.node.node-1:8080");
     expect(subjects.seats(3)).toBe("tickets.seats.3");
-    expect(subjects.room(5)).toBe("tickets.room.5");
-    expect(subjects.room(0)).toBe("tickets.room.0"); // the site room
-    expect(subjects.nodes).toBe("tickets.nodes");
+    expect(subjects.presence).toBe("tickets.presence");
+    expect(subjects.catalog).toBe("tickets.catalog");
     expect(subjects.actor(Number.MAX_SAFE_INTEGER)).toBe(`tickets.actor.${Number.MAX_SAFE_INTEGER}`);
   });
 
@@ -27,8 +26,8 @@ describe("cluster subjects", () => {
   });
 
   it("refuse a negative or fractional room id, and values that are not numbers at all", () => {
-    expect(() => subjects.room(-1)).toThrow(/room id must be a non-negative integer, got -1/);
-    expect(() => subjects.room(0.5)).toThrow(RangeError);
+    expect(() => subjects.actor(-1)).toThrow(/room id must be a non-negative integer, got -1/);
+    expect(() => subjects.actor(0.5)).toThrow(RangeError);
     expect(() => subjects.actor("7" as unknown as number)).toThrow(RangeError);
     expect(() => subjects.seats("*" as unknown as number)).toThrow(RangeError);
   });
