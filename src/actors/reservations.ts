@@ -250,14 +250,24 @@ export class Reservations {
     return concerts;
   }
 
-  /** Locks past their time whose outcome never came: PostgreSQL says whether each hold was paid. */
-  async settleLapsed(now: number): Promise<void> {
+  /**
+   * Locks past their time whose outcome never came: PostgreSQL says whether each hold was paid.
+   * Returns, per payer, the concerts of the seats found sold (their booking windows end).
+   */
+  async settleLapsed(now: number): Promise<Map<string, Set<number>>> {
+    const sold = new Map<string, Set<number>>();
     const lapsed = [...this.locked].filter(([, until]) => until <= now).map(([id]) => id);
     for (const id of lapsed) {
       const row = await this.store.reads.reservationById(id);
-      if (!this.locked.has(id)) continue;
-      this.settlePayment([id], row?.status === "paid", Date.now());
+      const hold = this.live.get(id);
+      if (!this.locked.has(id) || hold === undefined) continue;
+      const concerts = this.settlePayment([id], row?.status === "paid", Date.now());
+      if (concerts.size === 0) continue;
+      const mine = sold.get(hold.userId) ?? new Set<number>();
+      for (const concertId of concerts) mine.add(concertId);
+      sold.set(hold.userId, mine);
     }
+    return sold;
   }
 
   private assertNotLocked(reservationId: number, now: number): void {

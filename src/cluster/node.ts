@@ -169,9 +169,12 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
       setInterval(() => followers.sweep(Date.now(), presenceInterval(config)), presenceInterval(config)),
       setInterval(() => {
         for (const owned of rooms.all()) {
-          owned.actors.reservations
-            .settleLapsed(Date.now())
-            .catch((error) => log.warn({ err: error, room: owned.room }, "lapsed payment locks not settled"));
+          owned.actors.reservations.settleLapsed(Date.now()).then(
+            (sold) => {
+              for (const [userId, concerts] of sold) owned.actors.rooms.endFor(userId, concerts, Date.now());
+            },
+            (error) => log.warn({ err: error, room: owned.room }, "lapsed payment locks not settled"),
+          );
         }
       }, LAPSED_LOCKS_EVERY_MS),
       setInterval(
