@@ -177,4 +177,63 @@ pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
       expect(onSale.body).toMatchObject({ waiting: 7, active: 2 });
     }
   });
+
+  // Last: it moves the site room (its owner stops and comes back).
+  pg.test("when a room moves, its subscribers' seat versions keep going up, and its holds stay", async () => {
+    const created = await concert(n1, { title: "Moving", schedules: schedules(8) });
+    const scheduleId = created.schedules[0].id;
+    const watcher = user("mover-watch");
+    const socket = await WsClient.connect(n3, watcher);
+    try {
+      expect((await socket.request("queue.check", {})).ok).toBe(true);
+      const subscribed = await socket.request("seats.subscribe", { scheduleId });
+      const versions: number[] = [subscribed.data.version];
+      const holdThrough = async (through: TestServer, seatNo: number) => {
+        const buyer = user(`mover${seatNo}`);
+        const pushed = socket.nextPush("seats", (push) => push.scheduleId === scheduleId, 10_000);
+        const held = await http(through, "POST", "/v1/reservations", {
+          user: buyer,
+          queueToken: await siteToken(through, buyer),
+          body: { scheduleId, seatNo },
+        });
+        expect(held.status, held.text).toBe(201);
+        versions.push((await pushed).version);
+        return { ...held.body, buyer };
+      };
+      const first = await holdThrough(n3, 1);
+      const postgres = (await import("postgres")).default;
+      const sql = postgres(cluster.databaseUrl, { max: 1 });
+      let ownerIndex: number;
+      try {
+        const [lease] = await sql`SELECT node_id FROM leases WHERE concert_id = 0 AND expires_at > 0`;
+        ownerIndex = cluster.nodes.findIndex((node) => node.id === lease!.node_id);
+      } finally {
+        await sql.end();
+      }
+      const owner = cluster.nodes[ownerIndex]!;
+      await owner.stop();
+      await cluster.serving();
+      await holdThrough(n3, 2);
+      // The hold made before the move is still held, with its expiry, on the new owner.
+      const kept = await http(n3, "GET", `/v1/reservations/${first.reservationId}`, { user: first.buyer });
+      expect(kept.body).toMatchObject({ status: "held", expiresAt: first.expiresAt });
+      expect(versions[1]).toBe(versions[0]! + 1);
+      expect(versions[2]).toBeGreaterThan(versions[1]!);
+      await owner.restart();
+      await cluster.serving();
+      await holdThrough(n3, 3);
+      expect(versions[3]).toBeGreaterThan(versions[2]!);
+      const seats = await http(n2, "GET", `/v1/schedules/${scheduleId}/seats`, {
+        user: watcher,
+        queueToken: await siteToken(n2, watcher),
+      });
+      expect(seats.body.seats.slice(0, 3).map((seat: { status: string }) => seat.status)).toEqual([
+        "held",
+        "held",
+        "held",
+      ]);
+    } finally {
+      socket.close();
+    }
+  });
 });
