@@ -178,6 +178,70 @@ pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
     }
   });
 
+  pg.test("a payment whose seats have two owners commits both or neither", async () => {
+    const postgres = (await import("postgres")).default;
+    const sql = postgres(cluster.databaseUrl, { max: 1 });
+    const holderOf = async (room: number) =>
+      (await sql`SELECT node_id FROM leases WHERE concert_id = ${room} AND expires_at > 0`)[0]?.node_id;
+    try {
+      const plain = await concert(n3, { title: "Plain", schedules: schedules(5, 300) });
+      // An on-sale is a room of its own: make them until rendezvous gives one to the other owner.
+      let onSale: any;
+      for (let attempt = 0; attempt < 12 && onSale === undefined; attempt++) {
+        const made = await concert(n3, { title: `Own room ${attempt}`, schedules: schedules(5, 400), onSale: {} });
+        if ((await holderOf(made.id)) !== (await holderOf(0))) onSale = made;
+      }
+      expect(onSale, "an on-sale owned by the other node").toBeDefined();
+      const buyer = user("two-owners");
+      const siteTok = await siteToken(n3, buyer);
+      const roomTok = (await http(n3, "POST", "/v1/queue/check", { user: buyer, body: { concertId: onSale.id } })).body
+        .token;
+      const holdOn = async (scheduleId: number, queueToken: string) => {
+        const reply = await http(n3, "POST", "/v1/reservations", {
+          user: buyer,
+          queueToken,
+          body: { scheduleId, seatNo: 1 },
+        });
+        expect(reply.status, reply.text).toBe(201);
+        return reply.body.reservationId as number;
+      };
+      const ids = [await holdOn(plain.schedules[0].id, siteTok), await holdOn(onSale.schedules[0].id, roomTok)];
+      await http(n1, "POST", "/v1/balance/charge", { user: buyer, body: { amount: 500 } });
+      const short = await http(n3, "POST", "/v1/payments", {
+        user: buyer,
+        idempotencyKey: "two-1",
+        body: { reservationIds: ids },
+      });
+      expect(short.status, short.text).toBe(402);
+      const rows = async () =>
+        (await sql`SELECT status FROM reservations WHERE id IN ${sql(ids)} ORDER BY id`).map((r) => r.status);
+      expect(await rows()).toEqual(["held", "held"]);
+      await http(n2, "POST", "/v1/balance/charge", { user: buyer, body: { amount: 200 } });
+      const paid = await http(n3, "POST", "/v1/payments", {
+        user: buyer,
+        idempotencyKey: "two-2",
+        body: { reservationIds: ids },
+      });
+      expect(paid.status, paid.text).toBe(201);
+      expect(paid.body).toMatchObject({ reservationIds: ids, amount: 700, balance: 0, status: "paid" });
+      expect(await rows()).toEqual(["paid", "paid"]);
+      // Both owners sold the seats in memory too.
+      const look = user("two-owners-look");
+      const lookSite = await siteToken(n1, look);
+      const lookRoom = (await http(n1, "POST", "/v1/queue/check", { user: look, body: { concertId: onSale.id } })).body
+        .token;
+      for (const [scheduleId, queueToken] of [
+        [plain.schedules[0].id, lookSite],
+        [onSale.schedules[0].id, lookRoom],
+      ] as const) {
+        const seats = await http(n2, "GET", `/v1/schedules/${scheduleId}/seats`, { user: look, queueToken });
+        expect(seats.body.seats[0].status).toBe("sold");
+      }
+    } finally {
+      await sql.end();
+    }
+  });
+
   // Last: it moves the site room (its owner stops and comes back).
   pg.test("when a room moves, its subscribers' seat versions keep going up, and its holds stay", async () => {
     const created = await concert(n1, { title: "Moving", schedules: schedules(8) });
