@@ -242,6 +242,60 @@ pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
     }
   });
 
+  pg.test(
+    "an owner fenced out of one room answers 503 for it, gives it up and goes on serving its other rooms",
+    async () => {
+      const postgres = (await import("postgres")).default;
+      const sql = postgres(cluster.databaseUrl, { max: 1 });
+      const leaseOf = async (room: number) =>
+        (await sql`SELECT node_id, epoch FROM leases WHERE concert_id = ${room} AND expires_at > 0`)[0];
+      try {
+        // Two on-sale rooms with the same owner.
+        const made: any[] = [];
+        let pair: [any, any] | undefined;
+        for (let attempt = 0; attempt < 12 && pair === undefined; attempt++) {
+          const next = await concert(n3, { title: `Fence ${attempt}`, schedules: schedules(5), onSale: {} });
+          const holder = (await leaseOf(next.id))!.node_id;
+          const twin = made.find((m) => m.holder === holder);
+          if (twin) pair = [twin.concert, next];
+          made.push({ concert: next, holder });
+        }
+        expect(pair, "two rooms on one owner").toBeDefined();
+        const [fenced, other] = pair!;
+        const buyer = user("fenced");
+        const tokenFor = async (concertId: number) =>
+          (await http(n3, "POST", "/v1/queue/check", { user: buyer, body: { concertId } })).body.token;
+        const fencedToken = await tokenFor(fenced.id);
+        const otherToken = await tokenFor(other.id);
+        const hold = (c: any, queueToken: string, seatNo: number) =>
+          http(n3, "POST", "/v1/reservations", {
+            user: buyer,
+            queueToken,
+            body: { scheduleId: c.schedules[0].id, seatNo },
+          });
+        const before = (await leaseOf(fenced.id))!;
+        // Another node took the lease over (as after a pause longer than the TTL): one epoch up.
+        await sql`UPDATE leases SET node_id = 'intruder', epoch = epoch + 1, expires_at = ${Date.now() + 60_000}
+        WHERE concert_id = ${fenced.id}`;
+        const refused = await hold(fenced, fencedToken, 1);
+        expect(refused.status, refused.text).toBe(503);
+        expect(refused.headers.get("retry-after")).toBe("1");
+        expect((await hold(other, otherToken, 1)).status).toBe(201);
+        // The intruder goes away: the room comes back, one epoch up, without the refused hold.
+        await sql`UPDATE leases SET expires_at = 0 WHERE concert_id = ${fenced.id}`;
+        await cluster.serving();
+        expect(Number((await leaseOf(fenced.id))!.epoch)).toBeGreaterThan(Number(before.epoch) + 1);
+        expect(
+          (await sql`SELECT count(*)::int AS n FROM reservations WHERE schedule_id = ${fenced.schedules[0].id}`)[0]!.n,
+        ).toBe(0);
+        const again = await hold(fenced, await tokenFor(fenced.id), 1);
+        expect(again.status, again.text).toBe(201);
+      } finally {
+        await sql.end();
+      }
+    },
+  );
+
   // Last: it moves the site room (its owner stops and comes back).
   pg.test("when a room moves, its subscribers' seat versions keep going up, and its holds stay", async () => {
     const created = await concert(n1, { title: "Moving", schedules: schedules(8) });
