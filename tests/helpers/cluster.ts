@@ -365,7 +365,7 @@ export async function startClusterServer(options: ServerOptions = {}): Promise<T
   const cluster = await startCluster({
     nodes: 3,
     gateways: [3],
-    env: { CLUSTER_LEASE_MS: "1500", ...options.env },
+    env: { CLUSTER_LEASE_MS: "3000", ...options.env },
   });
   clustersByDataDir.set(cluster.nodes[2]!.dataDir, cluster);
   return gatewayServer(cluster);

@@ -25,7 +25,7 @@ pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
   const user = (name: string) => `c${process.pid}-${++users}-${name}`;
 
   beforeAll(async () => {
-    cluster = await startCluster({ nodes: 3, gateways: [3], env: { CLUSTER_LEASE_MS: "1500" } });
+    cluster = await startCluster({ nodes: 3, gateways: [3], env: { CLUSTER_LEASE_MS: "3000" } });
     [n1, n2, n3] = cluster.nodes.map((node) => server(node, cluster)) as [TestServer, TestServer, TestServer];
   }, 60_000);
   afterAll(async () => {
