@@ -3,7 +3,7 @@
 import { type Actors, createActors } from "./actors/index.js";
 import type { QueueHooks } from "./actors/queue.js";
 import type { SeatDiff } from "./actors/schedule.js";
-import { Dispatcher } from "./api/dispatch.js";
+import { Dispatcher, type Router } from "./api/dispatch.js";
 import { AddressLimiter } from "./api/rateLimit.js";
 import { createAdminAuthenticator } from "./auth/admin.js";
 import { type Authenticator, createAuthenticator } from "./auth/users.js";
@@ -82,23 +82,7 @@ export async function buildCore(config: Config, log: Logger, options: CoreOption
       queueHooks: options.queueHooks,
     });
     metrics.watch(actors);
-    const authenticator = createAuthenticator({
-      secret: config.authSecret,
-      devLogin: config.devLogin,
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
-    });
-    const perAddress = new AddressLimiter(config.rateLimitPerIp);
-    const dispatcher = new Dispatcher({
-      actors,
-      config,
-      authenticator,
-      authenticateAdmin: createAdminAuthenticator(config.adminToken),
-      perAddress,
-      metrics,
-      log,
-    });
+    const { authenticator, perAddress, dispatcher } = buildRequestPath(config, log, metrics, actors);
     const openWriter = writer;
     let closed: Promise<void> | null = null;
     return {
@@ -128,4 +112,37 @@ export async function buildCore(config: Config, log: Logger, options: CoreOption
     await storage.close();
     throw error;
   }
+}
+
+/**
+ * What every request passes through before an op runs: authentication (users and the admin),
+ * the per-address budget and the dispatcher, over `actors` (a cluster node: none of its own, and
+ * a `router` that sends each op where it runs).
+ */
+export function buildRequestPath(
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+  actors: Actors,
+  router?: Router,
+): { authenticator: Authenticator; perAddress: AddressLimiter; dispatcher: Dispatcher } {
+  const authenticator = createAuthenticator({
+    secret: config.authSecret,
+    devLogin: config.devLogin,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
+  });
+  const perAddress = new AddressLimiter(config.rateLimitPerIp);
+  const dispatcher = new Dispatcher({
+    actors,
+    router,
+    config,
+    authenticator,
+    authenticateAdmin: createAdminAuthenticator(config.adminToken),
+    perAddress,
+    metrics,
+    log,
+  });
+  return { authenticator, perAddress, dispatcher };
 }

@@ -5,11 +5,11 @@
 import type { TemplatedApp } from "uWebSockets.js";
 import { IdempotencyRecords } from "../actors/idempotency.js";
 import type { Actors } from "../actors/index.js";
-import { Dispatcher } from "../api/dispatch.js";
-import { AddressLimiter } from "../api/rateLimit.js";
-import { createAdminAuthenticator } from "../auth/admin.js";
-import { type Authenticator, createAuthenticator } from "../auth/users.js";
+import type { Dispatcher } from "../api/dispatch.js";
+import type { AddressLimiter } from "../api/rateLimit.js";
+import type { Authenticator } from "../auth/users.js";
 import type { Config } from "../config.js";
+import { buildRequestPath } from "../core.js";
 import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
 import { projectPath } from "../projectPath.js";
@@ -188,24 +188,13 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
     ];
     for (const timer of timers) timer.unref();
 
-    const authenticator = createAuthenticator({
-      secret: config.authSecret,
-      devLogin: config.devLogin,
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
-    });
-    const perAddress = new AddressLimiter(config.rateLimitPerIp);
-    const dispatcher = new Dispatcher({
-      actors: NO_LOCAL_ACTORS,
-      router: routing.route,
+    const { authenticator, perAddress, dispatcher } = buildRequestPath(
       config,
-      authenticator,
-      authenticateAdmin: createAdminAuthenticator(config.adminToken),
-      perAddress,
-      metrics,
       log,
-    });
+      metrics,
+      NO_LOCAL_ACTORS,
+      routing.route,
+    );
     gateway.start();
     await ownership.start();
     log.info({ node: nodeId, owns: cluster.owns, rooms: directory.rooms().length }, "cluster node started");

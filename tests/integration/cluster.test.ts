@@ -206,22 +206,16 @@ pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
         return reply.body.reservationId as number;
       };
       const ids = [await holdOn(plain.schedules[0].id, siteTok), await holdOn(onSale.schedules[0].id, roomTok)];
+      const pay = (idempotencyKey: string) =>
+        http(n3, "POST", "/v1/payments", { user: buyer, idempotencyKey, body: { reservationIds: ids } });
       await http(n1, "POST", "/v1/balance/charge", { user: buyer, body: { amount: 500 } });
-      const short = await http(n3, "POST", "/v1/payments", {
-        user: buyer,
-        idempotencyKey: "two-1",
-        body: { reservationIds: ids },
-      });
+      const short = await pay("two-1");
       expect(short.status, short.text).toBe(402);
       const rows = async () =>
         (await sql`SELECT status FROM reservations WHERE id IN ${sql(ids)} ORDER BY id`).map((r) => r.status);
       expect(await rows()).toEqual(["held", "held"]);
       await http(n2, "POST", "/v1/balance/charge", { user: buyer, body: { amount: 200 } });
-      const paid = await http(n3, "POST", "/v1/payments", {
-        user: buyer,
-        idempotencyKey: "two-2",
-        body: { reservationIds: ids },
-      });
+      const paid = await pay("two-2");
       expect(paid.status, paid.text).toBe(201);
       expect(paid.body).toMatchObject({ reservationIds: ids, amount: 700, balance: 0, status: "paid" });
       expect(await rows()).toEqual(["paid", "paid"]);
