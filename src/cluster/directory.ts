@@ -20,13 +20,29 @@ export class Directory {
   private schedulesByConcert = new Map<number, ScheduleRow[]>();
   private onSales = new Set<number>();
   private reloading: Promise<void> | null = null;
+  /** The read that follows the one in flight (reload()). */
+  private reloadingAgain: Promise<void> | null = null;
   private cachedList: { concerts: { id: number; title: string }[] } | null = null;
 
   constructor(private readonly reads: PostgresReads) {}
 
-  /** Reads every concert, schedule and on-sale again (one read at a time; callers share it). */
+  /**
+   * Reads every concert, schedule and on-sale again, one read at a time. A caller that comes while
+   * a read is in flight is answered by the NEXT read, which starts after it (callers meanwhile
+   * share that one): the read in flight may have begun before the change the caller was told of,
+   * and a room it misses would be placed on no node until the catalog changed again.
+   */
   reload(): Promise<void> {
-    this.reloading ??= this.reads
+    if (this.reloading !== null) {
+      this.reloadingAgain ??= this.reloading
+        .catch(() => {})
+        .then(() => {
+          this.reloadingAgain = null;
+          return this.reload();
+        });
+      return this.reloadingAgain;
+    }
+    this.reloading = this.reads
       .catalog()
       .then((catalog) => {
         this.concerts = new Map();

@@ -114,6 +114,12 @@ export class Leases {
     return rows.count === 1;
   }
 
+  /** The leases recorded as `nodeId`'s that were not released (expired or not). */
+  async heldBy(nodeId: string): Promise<Held[]> {
+    return this.sql<Held[]>`
+      SELECT concert_id AS "concertId", epoch FROM leases WHERE node_id = ${nodeId} AND expires_at > 0`;
+  }
+
   /** Ends the lease at once (keeping its epoch, so the next owner numbers above it); false if not held under `epoch`. */
   async release(concertId: number, nodeId: string, epoch: number): Promise<boolean> {
     const rows = await this.sql`

@@ -30,7 +30,10 @@
 // A given-up epoch is never taken back: acquire() of a lease this node still holds in PostgreSQL
 // (e.g. forgotten by the deadline while its renewal went through) returns the SAME epoch, and a
 // write of the old incarnation still in flight would then pass the fence after the concert was
-// rebuilt from PostgreSQL without it. So such a lease is released and acquired again, one epoch up.
+// rebuilt from PostgreSQL without it (and its seat versions, numbered from the epoch, would start
+// again below those already published). So such a lease is released and acquired again, one epoch
+// up. The same holds for the leases of an earlier life of this node (killed, then started again by
+// its supervisor before they expired): the first round reads them and counts them as given up.
 //
 // Callbacks are called synchronously and not awaited (an async onGained, e.g. rebuilding a concert
 // from PostgreSQL, must not delay the renewals of the others); their errors are logged. Every
@@ -77,6 +80,12 @@ export class Ownership {
   private readonly holdings = new Map<number, Holding>();
   /** The last epoch given up per concert: never taken back (see the top of the file). */
   private readonly givenUp = new Map<number, number>();
+  /**
+   * Whether the leases an earlier life of this node left (the same NODE_ID, killed and started
+   * again within the TTL) are among givenUp: this life's memory starts empty, so it must not
+   * continue their epochs (see the top of the file); it takes each one epoch up.
+   */
+  private earlierLifeRead = false;
   private readonly tickMs: number;
   private readonly liveMs: number;
   private readonly marginMs: number;
@@ -181,6 +190,11 @@ export class Ownership {
     try {
       await leases.heartbeat(nodeId, owns, now);
       live = owns ? await leases.liveNodes(now, this.liveMs) : [];
+      if (!this.earlierLifeRead) {
+        // Before this life takes any lease, so every one found is an earlier life's.
+        for (const { concertId, epoch } of await leases.heldBy(nodeId)) this.givenUp.set(concertId, epoch);
+        this.earlierLifeRead = true;
+      }
     } catch (error) {
       log.warn({ err: error, node: nodeId }, "ownership tick failed; leases run out at their deadline");
       return;

@@ -9,8 +9,9 @@
 //    balance, and writes the payment, the sale, the debit and the idempotency record, or nothing.
 //    It gives up before the locks lapse (its statement and lock time-outs).
 // 5. The owners are told the outcome (sold: seats sold in memory, diffs published, booking windows
-//    ended; or not: the holds are live again). A lost message is harmless: a lock that lapses
-//    without an outcome reads the reservation's status from PostgreSQL (Reservations.settleLapsed).
+//    ended; or not: the holds are live again), and the caller is answered once they took it in. A
+//    lost message is harmless: a lock that lapses without an outcome reads the reservation's status
+//    from PostgreSQL (Reservations.settleLapsed).
 // Any failure of 3 or 4 commits nothing, and the caller gets its error (503 for everything that
 // is not the caller's own fault: retry with the same key).
 import type { IdempotencyClaim } from "../actors/idempotency.js";
@@ -28,6 +29,8 @@ import type { LockAnswer, Routing } from "./routing.js";
 /** How long owners keep holds locked for a payment; the transaction gives up well before. */
 export const LOCK_MS = 10_000;
 const TRANSACTION_TIMEOUT_MS = 4_000;
+/** How long the answer waits for the owners to take the outcome in; past it, the locks lapse (settleLapsed). */
+const SETTLE_WAIT_MS = 1_000;
 
 export class ClusterPayments {
   constructor(
@@ -59,16 +62,21 @@ export class ClusterPayments {
       ),
     );
     const rooms = [...byRoom.keys()];
+    // Answered only once the owners know the outcome (or SETTLE_WAIT_MS passed): a sold seat's
+    // owner has ended the payer's token before the payer can check in again (read your writes),
+    // and a failed payment's holds are unlocked before its retry arrives.
     const settle = (paid: boolean) =>
-      rooms.forEach((room, index) => {
-        if (locks[index]!.status !== "fulfilled") return;
-        routing
-          .requestRoom(room, { kind: "settle", userId, reservationIds: byRoom.get(room)!, paid })
-          .catch((error) => log.warn({ err: error, room, paid }, "payment outcome not told; the lock lapses"));
-      });
+      Promise.all(
+        rooms.map((room, index) => {
+          if (locks[index]!.status !== "fulfilled") return Promise.resolve();
+          return routing
+            .requestRoom(room, { kind: "settle", userId, reservationIds: byRoom.get(room)!, paid }, SETTLE_WAIT_MS)
+            .catch((error) => log.warn({ err: error, room, paid }, "payment outcome not told; the lock lapses"));
+        }),
+      );
     const refused = locks.find((lock) => lock.status === "rejected");
     if (refused !== undefined) {
-      settle(false);
+      await settle(false);
       throw refused.reason;
     }
     const answers = locks.map((lock) => (lock as PromiseFulfilledResult<LockAnswer>).value);
@@ -90,10 +98,10 @@ export class ClusterPayments {
         timeoutMs: TRANSACTION_TIMEOUT_MS,
       });
     } catch (error) {
-      settle(false);
+      await settle(false);
       throw error;
     }
-    settle(true);
+    await settle(true);
     return view;
   }
 

@@ -211,6 +211,24 @@ pg.describe("ownership loop", () => {
   );
 
   pg.test(
+    "a node killed and started again under its id before its leases expire takes each of them one epoch up",
+    async () => {
+      const [a, b] = await threeNodes();
+      const aHad = [...a!.own.held().keys()];
+      const before = await rows();
+      // a's process dies (no stop(), no release) and its supervisor starts it again at once: a new
+      // life, with nothing in memory, while PostgreSQL still says a holds its leases.
+      const again = node("a");
+      t += 1;
+      await again.own.tick(t);
+      const after = await rows();
+      expect(sorted(again.gained)).toEqual(sorted(aHad.map((concert) => [concert, before.get(concert)!.epoch + 1])));
+      for (const concert of aHad) expect(after.get(concert)).toMatchObject({ node: "a", epoch: 2 });
+      expect(b!.lost).toEqual([]);
+    },
+  );
+
+  pg.test(
     "a lease taken over while the node was not past its deadline is reported lost on its next renewal",
     async () => {
       const [a] = ["a"].map((id) => node(id));
