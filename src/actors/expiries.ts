@@ -19,7 +19,9 @@ export class ExpiryHeap<T> {
     return this.heap.length;
   }
 
+  /** Schedules `item` at `at`; an item already in the heap moves there (one entry per item, or fire() would loop). */
   add(at: number, item: T): void {
+    this.remove(item);
     this.heap.push({ at, item });
     this.position.set(item, this.heap.length - 1);
     this.up(this.heap.length - 1);

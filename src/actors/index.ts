@@ -2,7 +2,7 @@
 import { AddressLimiter } from "../api/rateLimit.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
-import type { CommitQueue } from "../store/commitQueue.js";
+import { type CommitQueue, ignoreFailedCommit } from "../store/commitQueue.js";
 import type { ReservationRow, StartupState, Store } from "../store/store.js";
 import { Catalog } from "./catalog.js";
 import { IdempotencyRecords } from "./idempotency.js";
@@ -118,7 +118,10 @@ export function createActors(options: ActorOptions): Actors {
   });
   const payments = new Payments(store, reservations, wallets, rooms, catalog, ids.payment, commits);
 
-  const pruneTimer = setInterval(() => void commits.commit(idempotency.prune(Date.now())), 60 * 60 * 1000);
+  const pruneTimer = setInterval(
+    () => commits.commit(idempotency.prune(Date.now())).catch(ignoreFailedCommit),
+    60 * 60 * 1000,
+  );
   pruneTimer.unref();
   rooms.start();
   log.info(

@@ -14,7 +14,7 @@ import {
 import type { AddressLimiter } from "../api/rateLimit.js";
 import { drawEntryOf } from "../draw.js";
 import { ApiError } from "../errors.js";
-import { type Commits, noWrite } from "../store/commitQueue.js";
+import { type Commits, ignoreFailedCommit, noWrite } from "../store/commitQueue.js";
 import type { QueueTokenRow, Store } from "../store/store.js";
 
 export interface QueueStatus {
@@ -156,10 +156,12 @@ export class QueueActor {
     this.machine.on("admitted", ({ token, activatedAt, expiresAt, joined }) => {
       // A token admitted as it joins is inserted already active (join), not updated after.
       const write = joined ? noWrite : () => this.store.activateQueueToken(token, activatedAt, expiresAt);
-      void this.commits.commit(write).then(() => this.tellStatus(token));
+      void this.commits.commit(write).then(() => this.tellStatus(token), ignoreFailedCommit);
     });
     this.machine.on("left", ({ token, reason }) => {
-      void this.commits.commit(() => this.store.deleteQueueToken(token)).then(() => this.tellLeft(token, reason));
+      void this.commits
+        .commit(() => this.store.deleteQueueToken(token))
+        .then(() => this.tellLeft(token, reason), ignoreFailedCommit);
     });
     this.machine.on("drawn", ({ tokens, entryIds, now }) => {
       // Every pre token was given its entry id (as bytes) with its draw key (join, restore).
@@ -191,7 +193,7 @@ export class QueueActor {
           pushedMs: round(performance.now() - started),
           committedAfterOpensAtMs: round(now - opensAt + drawMs),
         });
-      });
+      }, ignoreFailedCommit);
     });
     this.machine.start();
   }
@@ -279,9 +281,11 @@ export class QueueActor {
     const seen: string[] = [];
     for (const token of tokens) if (this.context.byToken.get(token)?.status === "pre") seen.push(token);
     if (seen.length === 0) return;
-    void this.commits.commit(() => {
-      for (const token of seen) this.store.seeQueueToken(token, now);
-    });
+    this.commits
+      .commit(() => {
+        for (const token of seen) this.store.seeQueueToken(token, now);
+      })
+      .catch(ignoreFailedCommit);
   }
 
   /**
@@ -304,7 +308,9 @@ export class QueueActor {
       if (existing.status === "pre") this.persistSeen([existing.token], now);
       // A check must not answer before the token's own insert or admission is committed.
       await this.commits.afterPending();
-      return this.status(existing.token, now)!;
+      // Meanwhile the token may have ended (its user's payment, on a cluster node told after the
+      // payment's own answer): then this check-in is a new one.
+      return this.status(existing.token, now) ?? this.check(userId, givenToken, now, address);
     }
     const waiting = this.intake.get(userId);
     if (waiting) return waiting.status;

@@ -1,7 +1,7 @@
 // Reservations: live holds (virtual seat actors judged by the seat machine, their expiries on one
 // timer heap), their end by release, expiry or sale, and lookups of any reservation ever made.
 import { ApiError } from "../errors.js";
-import { type Commits, noWrite, type Write } from "../store/commitQueue.js";
+import { type Commits, ignoreFailedCommit, noWrite, type Write } from "../store/commitQueue.js";
 import type { ReservationFilter, ReservationRow, ReservationStatus, Store } from "../store/store.js";
 import type { Catalog } from "./catalog.js";
 import { ExpiryHeap } from "./expiries.js";
@@ -186,7 +186,7 @@ export class Reservations {
       return;
     }
     if (!seatRules.expire(hold, now)) throw new Error(`seat machine refused EXPIRE of ${hold.reservationId}`);
-    void this.end(hold, "expired");
+    this.end(hold, "expired").catch(ignoreFailedCommit);
   }
 
   /** Sells live holds (already checked in this turn); returns the write that records the sale. */
@@ -196,7 +196,7 @@ export class Reservations {
     }
     for (const hold of holds) {
       this.catalog.schedule(hold.scheduleId).sell(hold.seatNo);
-      void this.untrack(hold, "paid");
+      this.untrack(hold, "paid").catch(ignoreFailedCommit);
     }
     return () => {
       for (const hold of holds) this.store.payReservation(hold.reservationId, paymentId);
@@ -245,7 +245,7 @@ export class Reservations {
       }
       this.catalog.schedule(hold.scheduleId).sell(hold.seatNo);
       concerts.add(this.catalog.schedule(hold.scheduleId).concertId);
-      void this.untrack(hold, "paid");
+      this.untrack(hold, "paid").catch(ignoreFailedCommit);
     }
     return concerts;
   }

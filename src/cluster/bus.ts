@@ -51,6 +51,8 @@ const decode = (bytes: Uint8Array): unknown => (bytes.length === 0 ? undefined :
 export class Bus {
   private readonly retryAfterSeconds: number;
   private readonly statusLoop: Promise<void>;
+  /** False between a lost connection and its return. */
+  private connected = true;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -68,6 +70,14 @@ export class Bus {
    * longer than `timeoutMs`, or NATS is unreachable: the caller may retry, and never gets a guess.
    */
   async request(subject: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    // While disconnected the client would hold the request until its time-out: say so at once.
+    if (!this.connected) {
+      throw new ApiError(
+        "UNAVAILABLE",
+        `${subject} is unavailable (NATS is unreachable); retry`,
+        this.retryAfterSeconds,
+      );
+    }
     let msg: Msg;
     try {
       msg = await this.nc.request(subject, encode(payload), { timeout: timeoutMs });
@@ -165,8 +175,10 @@ export class Bus {
   private async logStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (status.type === "disconnect") {
+        this.connected = false;
         this.log.warn({ node: this.nodeId, server: status.server }, "NATS connection lost; reconnecting");
       } else if (status.type === "reconnect") {
+        this.connected = true;
         this.log.info({ node: this.nodeId, server: status.server }, "NATS connection back");
       } else if (status.type === "error") {
         this.log.warn({ node: this.nodeId, reason: status.error.message }, "NATS server reported an error");

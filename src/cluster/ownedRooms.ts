@@ -78,7 +78,7 @@ export class OwnedRooms {
     const holding: Holding = { epoch, dropped: false };
     this.holdings.set(room, holding);
     const started = performance.now();
-    const sql = connect(postgres.url, { max: 1 });
+    const sql = connect(postgres.url, { max: 1, idleInTransactionMs: config.clusterLeaseMs });
     const writer = new PostgresWriter(sql, (tx) =>
       fence(tx, nodeId, [{ concertId: room, epoch }], "database").catch((error) => {
         throw asFencedOut(error, nodeId, [{ concertId: room, epoch }]);

@@ -11,6 +11,13 @@ import type { Writer } from "./writer.js";
 /** Records writes through the Store's write methods; runs when its turn's batch is formed. */
 export type Write = () => void;
 
+/**
+ * For a write nobody waits for (an expiry, a token's departure): its failure is the queue's owner's
+ * to handle (onFatal stops the process, or a cluster node gives up the room), so it must not also
+ * become an unhandled rejection, which ends the whole process.
+ */
+export const ignoreFailedCommit = (): void => {};
+
 /** A write that changes nothing (an op with no idempotency record, say). */
 export const noWrite: Write = () => {};
 

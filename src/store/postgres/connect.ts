@@ -10,9 +10,15 @@ export interface ConnectOptions {
   max: number;
   /** Called when a connection of the pool closes (the server went away, say). */
   onclose?: () => void;
+  /**
+   * PostgreSQL ends this pool's sessions when a transaction stays open and idle this long (a
+   * cluster node stuck or cut off mid-transaction must not keep lease rows locked FOR SHARE, and
+   * so block every other node's renewals and takeovers, for longer than a lease).
+   */
+  idleInTransactionMs?: number;
 }
 
-export function connect(url: string, { max, onclose }: ConnectOptions): Sql {
+export function connect(url: string, { max, onclose, idleInTransactionMs }: ConnectOptions): Sql {
   return postgres(url, {
     max,
     // A connection lives as long as the process: the lock's must, and the others gain nothing by cycling.
@@ -22,6 +28,9 @@ export function connect(url: string, { max, onclose }: ConnectOptions): Sql {
     // NOTICE messages (e.g. "relation already exists" in migrations) are not the log's business.
     onnotice: () => {},
     ...(onclose ? { onclose } : {}),
+    ...(idleInTransactionMs !== undefined
+      ? { connection: { idle_in_transaction_session_timeout: Math.max(1, Math.floor(idleInTransactionMs)) } }
+      : {}),
     types: {
       bigint: {
         to: 20,

@@ -53,7 +53,8 @@ export async function openPostgresStorage(
     },
   });
   const readSql = connect(url, { max: 4 });
-  const clusterSql = shared ? connect(url, { max: 4 }) : undefined;
+  // Leases and money: a transaction left open by a stuck node ends within one lease (connect.ts).
+  const clusterSql = shared ? connect(url, { max: 4, idleInTransactionMs: config.clusterLeaseMs }) : undefined;
   const pools = [writeSql, readSql, ...(clusterSql ? [clusterSql] : [])];
   const closeAll = () => Promise.allSettled(pools.map((sql) => sql.end({ timeout: 5 })));
   try {
