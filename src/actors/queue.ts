@@ -436,9 +436,16 @@ export class QueueActor {
   }
 
   /** Ends the user's token (a payment); its removal is written in the same turn's batch. */
-  endFor(userId: string, now: number): void {
+  /**
+   * Ends the user's token (a payment). `joinedBefore`: only a token that joined before it (a
+   * payment whose outcome reached this room late ends the token it was made under, not one the
+   * user took since).
+   */
+  endFor(userId: string, now: number, joinedBefore?: number): void {
     const token = this.context.byUser.get(userId);
-    if (token !== undefined) this.machine.send({ type: "END", token, now });
+    if (token === undefined) return;
+    if (joinedBefore !== undefined && (this.context.byToken.get(token)?.joinedAt ?? 0) >= joinedBefore) return;
+    this.machine.send({ type: "END", token, now });
   }
 
   /**

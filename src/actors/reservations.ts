@@ -30,7 +30,7 @@ export class Reservations {
    * Holds locked for a payment decided elsewhere (a cluster node's coordinator and PostgreSQL),
    * until when: no release, no expiry and no other payment meanwhile (lockForPayment).
    */
-  private readonly locked = new Map<number, number>();
+  private readonly locked = new Map<number, { until: number; lockedAt: number }>();
 
   constructor(
     private readonly store: Store,
@@ -179,10 +179,10 @@ export class Reservations {
   /** A hold found due at `now` (>= its expiresAt) by the timer heap or a request: the seat machine ends it. */
   private expire(hold: Hold, now: number): void {
     if (this.live.get(hold.reservationId) !== hold) return;
-    const lockedUntil = this.locked.get(hold.reservationId);
-    if (lockedUntil !== undefined) {
+    const lock = this.locked.get(hold.reservationId);
+    if (lock !== undefined) {
       // Its payment is being decided: it expires after that, if it was not sold (settlePayment).
-      this.expiries.add(Math.max(lockedUntil, now + 1), hold);
+      this.expiries.add(Math.max(lock.until, now + 1), hold);
       return;
     }
     if (!seatRules.expire(hold, now)) throw new Error(`seat machine refused EXPIRE of ${hold.reservationId}`);
@@ -224,7 +224,7 @@ export class Reservations {
       if (!seatRules.pay(hold, userId, now)) throw new ApiError("HOLD_EXPIRED", `reservation ${id} has expired`);
       holds.push(hold);
     }
-    for (const hold of holds) this.locked.set(hold.reservationId, now + lockMs);
+    for (const hold of holds) this.locked.set(hold.reservationId, { until: now + lockMs, lockedAt: now });
     return { holds: holds.map(({ reservationId, price }) => ({ reservationId, price })), heldAt: now };
   }
 
@@ -250,28 +250,37 @@ export class Reservations {
     return concerts;
   }
 
+  /** When the earliest of these holds' payment locks was taken (undefined when none is locked). */
+  lockedAt(reservationIds: readonly number[]): number | undefined {
+    const times = reservationIds.flatMap((id) => this.locked.get(id)?.lockedAt ?? []);
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
   /**
    * Locks past their time whose outcome never came: PostgreSQL says whether each hold was paid.
-   * Returns, per payer, the concerts of the seats found sold (their booking windows end).
+   * Returns, per payer, the concerts of the seats found sold and when the lock was taken (their
+   * booking windows end: the tokens taken before the payment).
    */
-  async settleLapsed(now: number): Promise<Map<string, Set<number>>> {
-    const sold = new Map<string, Set<number>>();
-    const lapsed = [...this.locked].filter(([, until]) => until <= now).map(([id]) => id);
+  async settleLapsed(now: number): Promise<Map<string, { concerts: Set<number>; lockedAt: number }>> {
+    const sold = new Map<string, { concerts: Set<number>; lockedAt: number }>();
+    const lapsed = [...this.locked].filter(([, lock]) => lock.until <= now).map(([id]) => id);
     for (const id of lapsed) {
       const row = await this.store.reads.reservationById(id);
       const hold = this.live.get(id);
-      if (!this.locked.has(id) || hold === undefined) continue;
+      const lock = this.locked.get(id);
+      if (lock === undefined || hold === undefined) continue;
       const concerts = this.settlePayment([id], row?.status === "paid", Date.now());
       if (concerts.size === 0) continue;
-      const mine = sold.get(hold.userId) ?? new Set<number>();
-      for (const concertId of concerts) mine.add(concertId);
+      const mine = sold.get(hold.userId) ?? { concerts: new Set<number>(), lockedAt: lock.lockedAt };
+      for (const concertId of concerts) mine.concerts.add(concertId);
+      mine.lockedAt = Math.min(mine.lockedAt, lock.lockedAt);
       sold.set(hold.userId, mine);
     }
     return sold;
   }
 
   private assertNotLocked(reservationId: number, now: number): void {
-    const until = this.locked.get(reservationId);
+    const until = this.locked.get(reservationId)?.until;
     if (until !== undefined) {
       throw new ApiError(
         "UNAVAILABLE",

@@ -105,11 +105,11 @@ export class WaitingRooms {
     throw refusal;
   }
 
-  /** Ends the user's token in the rooms that gate `concertIds` (a payment). */
-  endFor(userId: string, concertIds: Iterable<number>, now: number): void {
+  /** Ends the user's token in the rooms that gate `concertIds` (a payment); `joinedBefore`: see QueueActor.endFor. */
+  endFor(userId: string, concertIds: Iterable<number>, now: number, joinedBefore?: number): void {
     const rooms = new Set<QueueActor>();
     for (const concertId of concertIds) rooms.add(this.gateOf(concertId));
-    for (const room of rooms) room.endFor(userId, now);
+    for (const room of rooms) room.endFor(userId, now, joinedBefore);
   }
 
   /** A connection left: every room it followed a token of is told. */

@@ -171,7 +171,9 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
         for (const owned of rooms.all()) {
           owned.actors.reservations.settleLapsed(Date.now()).then(
             (sold) => {
-              for (const [userId, concerts] of sold) owned.actors.rooms.endFor(userId, concerts, Date.now());
+              for (const [userId, { concerts, lockedAt }] of sold) {
+                owned.actors.rooms.endFor(userId, concerts, Date.now(), lockedAt);
+              }
             },
             (error) => log.warn({ err: error, room: owned.room }, "lapsed payment locks not settled"),
           );

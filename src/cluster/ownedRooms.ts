@@ -122,6 +122,17 @@ export class OwnedRooms {
     });
     holding.owned = { room, epoch, actors };
     this.deps.onServing?.(room, true);
+    // Subscribers of its schedules (on any node) may have missed the last diffs of the previous
+    // owner (made, not yet published when it stopped): an empty diff at the new first version is a
+    // gap for them, so their clients take a fresh snapshot now rather than at the next change.
+    for (const schedule of actors.catalog.allSchedules()) {
+      this.deps.publishSeats({
+        type: "diff",
+        scheduleId: schedule.id,
+        version: epoch * VERSIONS_PER_EPOCH,
+        changes: [],
+      });
+    }
     log.info(
       { room, epoch, ms: Math.round(performance.now() - started), liveReservations: state.liveReservations.length },
       "room rebuilt from PostgreSQL; serving it",

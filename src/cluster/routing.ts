@@ -182,9 +182,11 @@ export class Routing {
         return { node: this.deps.nodeId, epoch: owned.epoch, ...locked } satisfies LockAnswer;
       }
       case "settle": {
+        const lockedAt = actors.reservations.lockedAt(request.reservationIds);
         const concerts = actors.reservations.settlePayment(request.reservationIds, request.paid, now);
-        // The payer's booking window ends in the rooms that gate the concerts of the seats sold.
-        if (concerts.size > 0) actors.rooms.endFor(request.userId, concerts, now);
+        // The payer's booking window ends in the rooms that gate the concerts of the seats sold:
+        // the token the payment was made under, not one taken since (an outcome that came late).
+        if (concerts.size > 0) actors.rooms.endFor(request.userId, concerts, now, lockedAt);
         return {};
       }
     }

@@ -111,8 +111,26 @@ describe("payment locks (the owner's side of a payment across owners)", () => {
       store.insertPayment(77, "ann", 700, now);
       store.payReservation(a.reservationId, 77);
     });
-    expect(await reservations.settleLapsed(now + 20)).toEqual(new Map([["ann", new Set([1])]]));
+    expect(await reservations.settleLapsed(now + 20)).toEqual(
+      new Map([["ann", { concerts: new Set([1]), lockedAt: now }]]),
+    );
     expect(catalog.schedule(1).view().seats[0]!.status).toBe("sold");
     expect((await reservations.get("ann", a.reservationId, Date.now())).status).toBe("paid");
+  });
+
+  it("a payment's late outcome ends the token it was made under, not one its payer took since", async () => {
+    s = await withSchedule();
+    const { rooms } = s.core.actors;
+    const before = await s.activeToken("ann");
+    const lockedAt = Date.now();
+    rooms.endFor("ann", [1], Date.now(), lockedAt + 1);
+    expect((await s.call("queue.check", {}, { user: "ann", queueToken: before })).body).toMatchObject({
+      status: "active",
+    });
+    const after = (await s.ok("queue.check", {}, { user: "ann" })).token;
+    expect(after).not.toBe(before);
+    await new Promise((done) => setTimeout(done, 5));
+    rooms.endFor("ann", [1], Date.now(), lockedAt);
+    expect((await s.ok("queue.check", {}, { user: "ann", queueToken: after })).token).toBe(after);
   });
 });

@@ -325,6 +325,10 @@ pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
       const owner = cluster.nodes[ownerIndex]!;
       await owner.stop();
       await cluster.serving();
+      // The new owner says at once that its versions jumped: an empty push far above the last one.
+      await expect
+        .poll(() => socket.pushes.find((p) => p.scheduleId === scheduleId && p.changes.length === 0)?.version)
+        .toBeGreaterThan(versions[1]!);
       await holdThrough(n3, 2);
       // The hold made before the move is still held, with its expiry, on the new owner.
       const kept = await http(n3, "GET", `/v1/reservations/${first.reservationId}`, { user: first.buyer });
