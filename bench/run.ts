@@ -1,5 +1,6 @@
-// `npm run bench [-- --quick] [-- --only=a,b,...]`: ceilings and scenarios in one run, each
-// scenario audited; a table on stdout, JSON and an SVG chart under bench/results/.
+// `npm run bench [-- --quick] [-- --only=a,b,...] [-- --nodes N]`: ceilings and scenarios in one
+// run, each scenario audited; a table on stdout, JSON and an SVG chart under bench/results/.
+// `--nodes N` runs step k (the cluster, N nodes) alone unless --only names steps too.
 import { join } from "node:path";
 import { type BenchContext, type ScenarioResult, serverMain } from "./lib/context.js";
 import { cpuPressureMicros } from "./lib/processes.js";
@@ -7,6 +8,7 @@ import { machine, printTable, type RunReport, rateLimited, writeReport } from ".
 import { bookingClosedLoop, bookingOpenLoop, durableHolds } from "./scenarios/booking.js";
 import { catalogReads } from "./scenarios/catalog.js";
 import { ceilings } from "./scenarios/ceilings.js";
+import { clusterScenarios } from "./scenarios/cluster.js";
 import { door } from "./scenarios/door.js";
 import { fanout, fanoutCeiling } from "./scenarios/fanout.js";
 import { flashSale } from "./scenarios/flashSale.js";
@@ -18,10 +20,18 @@ import { postgresScenarios } from "./scenarios/postgres.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const only = args
-  .find((a) => a.startsWith("--only="))
-  ?.slice("--only=".length)
-  .split(",");
+/** `--nodes N` or `--nodes=N`: the cluster step's node count (3 by default). */
+const nodesArg = args.findIndex((a) => a === "--nodes" || a.startsWith("--nodes="));
+const nodes = nodesArg === -1 ? undefined : Number(args[nodesArg]!.split("=")[1] ?? args[nodesArg + 1]);
+if (nodes !== undefined && !(Number.isInteger(nodes) && nodes >= 2)) {
+  console.error("--nodes needs a whole number of nodes, at least 2");
+  process.exit(2);
+}
+const only =
+  args
+    .find((a) => a.startsWith("--only="))
+    ?.slice("--only=".length)
+    .split(",") ?? (nodes !== undefined ? ["k"] : undefined);
 const ctx: BenchContext = { quick, seconds: (full, short) => (quick ? short : full) };
 
 const want = (id: string) => !only || only.includes(id);
@@ -69,6 +79,8 @@ async function main(): Promise<void> {
   await step("h", () => onSaleFlash(ctx));
   await step("i", () => preQueueDraw(ctx));
   await step("j", () => door(ctx));
+  // The cluster: private PostgreSQL and nats-server, `--nodes` nodes (3 by default).
+  await step("k", () => clusterScenarios(ctx, nodes ?? 3));
 
   const byId = (id: string) => results.find((r) => r.id === id);
   const ratios: RunReport["ratios"] = {};

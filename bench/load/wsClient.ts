@@ -78,9 +78,9 @@ export class LoadClient {
   }
 }
 
-/** Opens `count` connections, `parallel` at a time, calling `jwtFor(i)` for each identity. */
+/** Opens `count` connections, `parallel` at a time, calling `jwtFor(i)` for each identity (and `url(i)` for its server, when a function). */
 export async function connectMany(
-  url: string,
+  url: string | ((index: number) => string),
   count: number,
   jwtFor: (index: number) => string,
   options: { parallel?: number; localAddresses?: string[] } = {},
@@ -92,7 +92,7 @@ export async function connectMany(
     while (next < count) {
       const index = next++;
       const local = options.localAddresses?.[index % options.localAddresses.length];
-      clients[index] = await LoadClient.connect(url, jwtFor(index), local);
+      clients[index] = await LoadClient.connect(typeof url === "string" ? url : url(index), jwtFor(index), local);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));

@@ -3,6 +3,7 @@
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { userJwt } from "../../tests/helpers/server.js";
 import { createHistogram, encodeHistogram, type Histogram, recordMs } from "../lib/histogram.js";
+import { type Deliveries, type DeliveryClock, watchPushes } from "./deliveries.js";
 import { connectMany, type LoadClient, type Reply } from "./wsClient.js";
 
 export type Mode = "echo" | "mix" | "holds" | "flash" | "fanout" | "waiting" | "holdfill" | "onsale";
@@ -32,6 +33,20 @@ export interface Job {
   /** onsale: this generator's share of the seats (seat numbers n with (n - 1) % of === index). */
   partition?: { index: number; of: number };
   localAddresses?: string[];
+  /**
+   * fanout, flash: this many more connections that only watch the schedule, spread over
+   * `watcherUrls` (a cluster's nodes); their pushes are timed (deliveries.ts: `fromAck`,
+   * `fromPublish`, and per URL `fromAck.n<k>` for watchers on watcherUrls[k]).
+   */
+  watchers?: number;
+  watcherUrls?: string[];
+  /** flash: fans and watchers check in to this concert's waiting room (its on-sale), not the site room. */
+  checkInConcertId?: number;
+  /**
+   * With watchers on a cluster: its NATS, where this process also hears the owner publish each diff
+   * of the schedule, and times each watcher's push of it from then (`fromPublish`, `fromPublish.n<k>`).
+   */
+  natsUrl?: string;
 }
 
 export interface JobResult {
@@ -90,8 +105,14 @@ class Recorder {
 async function main(job: Job): Promise<void> {
   const jwt = (i: number) => userJwt(`${job.userPrefix}${i}`, 24 * 3600, job.secret);
   const clients = await connectMany(job.url, job.connections, jwt, { localAddresses: job.localAddresses });
+  const watcherUrls = job.watcherUrls ?? [job.url];
+  const watchers = await connectMany(
+    (i) => watcherUrls[i % watcherUrls.length]!,
+    job.watchers ?? 0,
+    (i) => jwt(job.connections + i),
+  );
   const recorder = new Recorder();
-  if (job.mode !== "echo") await setUp(job, clients, recorder);
+  if (job.mode !== "echo") await setUp(job, clients, recorder, watchers);
   send({ type: "ready" });
   await new Promise<void>((done) => process.once("message", () => done()));
   const started = performance.now();
@@ -100,7 +121,7 @@ async function main(job: Job): Promise<void> {
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
   const deadline = started + job.durationMs;
-  await RUNS[job.mode](job, clients, recorder, deadline);
+  await RUNS[job.mode](job, clients, recorder, deadline, watchers);
   const elapsed = performance.now() - started;
   // The generator's own CPU: on two shared cores it tells whether it or the server was the limit.
   const cpu = process.cpuUsage(cpuAtStart);
@@ -110,23 +131,24 @@ async function main(job: Job): Promise<void> {
   send({ type: "result", result: recorder.result(elapsed) });
   // Waiting sockets stay open until the orchestrator has measured the server.
   if (job.mode === "waiting" || job.mode === "fanout") await new Promise((done) => process.once("message", done));
-  for (const client of clients) client.close();
+  for (const client of [...clients, ...watchers]) client.close();
   setTimeout(() => process.exit(0), 200);
 }
 
 /** Every identity checks into the waiting room; booking modes also get money. */
-async function setUp(job: Job, clients: LoadClient[], recorder: Recorder): Promise<void> {
-  if (job.mode === "flash" || job.mode === "waiting") return;
+async function setUp(job: Job, clients: LoadClient[], recorder: Recorder, watchers: LoadClient[]): Promise<void> {
+  if (job.mode === "flash") return subscribeWatchers(job, watchers);
+  if (job.mode === "waiting") return;
   if (job.mode === "onsale") return preCheckIn(job, clients, recorder);
   await Promise.all(
-    clients.map(async (client) => {
+    [...clients, ...watchers].map(async (client) => {
       await client.request("queue.check");
       if (job.mode === "mix" || job.mode === "holds") await client.request("balance.charge", { amount: 10_000_000 });
     }),
   );
   // Fan-out subscribers take their (large) snapshots before the measured phase, a few at a time.
   if (job.mode === "fanout") {
-    const subscribers = clients.slice(1);
+    const subscribers = watchers.length > 0 ? watchers : clients.slice(1);
     for (let i = 0; i < subscribers.length; i += 100) {
       await Promise.all(
         subscribers
@@ -137,7 +159,13 @@ async function setUp(job: Job, clients: LoadClient[], recorder: Recorder): Promi
   }
 }
 
-type Run = (job: Job, clients: LoadClient[], recorder: Recorder, deadline: number) => Promise<void>;
+type Run = (
+  job: Job,
+  clients: LoadClient[],
+  recorder: Recorder,
+  deadline: number,
+  watchers: LoadClient[],
+) => Promise<void>;
 
 const RUNS: Record<Mode, Run> = {
   /** The ceiling: the same frames to an echo server that decodes and encodes them. */
@@ -172,7 +200,7 @@ const RUNS: Record<Mode, Run> = {
    * picks a seat the live map shows free (one subscription per generator process stands for
    * the map every fan sees), holds it and pays. The orchestrator says "stop" once all are sold.
    */
-  async flash(job, clients, recorder, deadline) {
+  async flash(job, clients, recorder, deadline, watchers) {
     const admittedAt: number[] = [];
     let gaveUp = 0;
     const soldOut = new Promise<void>((done) => process.once("message", () => done()));
@@ -180,8 +208,10 @@ const RUNS: Record<Mode, Run> = {
     const scheduleId = job.scheduleIds![0]!;
     const free = new FreeSeats(job.seatsPerSchedule!);
     const until = Promise.race([soldOut, sleep(Math.max(0, deadline - performance.now()))]);
+    const deliveries = await timeDeliveries(job, recorder, watchers);
+    const checkIn = checkInArgs(job);
     const [watcher] = clients;
-    await watcher!.request("queue.check");
+    await watcher!.request("queue.check", checkIn);
     await watcher!.request("seats.subscribe", { scheduleId });
     watcher!.onPush = (push) => {
       if (push.ev !== "seats") return;
@@ -199,7 +229,7 @@ const RUNS: Record<Mode, Run> = {
           };
         });
         const checkedIn = performance.now();
-        const check = await recorder.timed(client, "queue.check", "queue.check", {});
+        const check = await recorder.timed(client, "queue.check", "queue.check", checkIn);
         if (!check.ok) return;
         if (
           check.data.status !== "active" &&
@@ -210,7 +240,7 @@ const RUNS: Record<Mode, Run> = {
         admittedAt.push(performance.now() - checkedIn);
         while (free.size > 0) {
           const seatNo = free.random();
-          const bought = await buySeat(client, recorder, scheduleId, seatNo);
+          const bought = await buySeat(client, recorder, scheduleId, seatNo, deliveries?.fromAck);
           if (bought === "taken") {
             free.remove(seatNo);
             continue;
@@ -222,6 +252,7 @@ const RUNS: Record<Mode, Run> = {
     );
     recorder.extra.admitted = admittedAt.length;
     recorder.extra.gaveUp = gaveUp;
+    await deliveries?.finish();
   },
 
   /**
@@ -291,20 +322,24 @@ const RUNS: Record<Mode, Run> = {
   },
 
   /** Fan-out: connection 0 drives seat changes; the others are subscribers, a sample of them timed. */
-  async fanout(job, clients, recorder, deadline) {
-    const [driver, ...subscribers] = clients;
+  async fanout(job, clients, recorder, deadline, watchers) {
+    const [driver, ...others] = clients;
+    const subscribers = watchers.length > 0 ? watchers : others;
     const sentAt = new Map<number, number>();
     const sampleEvery = job.sampleEvery ?? 50;
     const scheduleId = job.scheduleIds![0]!;
+    const deliveries = await timeDeliveries(job, recorder, watchers);
     subscribers.forEach((client, index) => {
       client.decodePushes = sampleEvery !== Number.MAX_SAFE_INTEGER && index % sampleEvery === 0;
-      client.onPush = (push) => {
+      const timed = client.onPush; // the watchers' (timeDeliveries)
+      client.onPush = (push, raw) => {
         if (push.ev !== "seats") return;
         const now = performance.now();
         for (const change of push.changes as { no: number }[]) {
           const at = sentAt.get(change.no);
           if (at !== undefined) recorder.record("delivery", now - at);
         }
+        timed(push, raw);
       };
     });
     if (!job.changesPerSecond) {
@@ -334,8 +369,11 @@ const RUNS: Record<Mode, Run> = {
           void recorder.timed(driver!, "release", "reservations.release", { reservationId: held.shift()! });
         } else {
           sentAt.set(seatNo, performance.now());
+          deliveries?.fromAck.forget(seatNo);
           void recorder.timed(driver!, "hold", "reservations.create", { scheduleId, seatNo }).then((reply) => {
-            if (reply.ok) held.push(reply.data.reservationId);
+            if (!reply.ok) return;
+            held.push(reply.data.reservationId);
+            deliveries?.fromAck.reference(seatNo, performance.now());
           });
         }
       }
@@ -349,6 +387,7 @@ const RUNS: Record<Mode, Run> = {
     }
     recorder.extra.changesIssued = issued;
     await sleep(500);
+    await deliveries?.finish();
     recorder.extra.pushesReceived = subscribers.reduce((sum, client) => sum + client.pushesSeen, 0);
   },
 
@@ -375,6 +414,40 @@ const RUNS: Record<Mode, Run> = {
   },
 };
 
+/** The arguments of a flash fan's check-in: the on-sale's room when the job names one, else the site room. */
+function checkInArgs(job: Job): { concertId?: number } {
+  return job.checkInConcertId === undefined ? {} : { concertId: job.checkInConcertId };
+}
+
+/** flash with watchers: each checks in (taking a place in the active set before any fan) and subscribes. */
+async function subscribeWatchers(job: Job, watchers: LoadClient[]): Promise<void> {
+  for (let i = 0; i < watchers.length; i += 100) {
+    await Promise.all(
+      watchers.slice(i, i + 100).map(async (client) => {
+        const check = await client.request("queue.check", checkInArgs(job));
+        if (!check.ok || check.data.status !== "active")
+          throw new Error(`a watcher was not admitted: ${JSON.stringify(check)}`);
+        const subscribed = await client.request("seats.subscribe", { scheduleId: job.scheduleIds![0] });
+        if (!subscribed.ok) throw new Error(`a watcher could not subscribe: ${JSON.stringify(subscribed.error)}`);
+      }),
+    );
+  }
+}
+
+/** timeDeliveries (deliveries.ts) for this job's watchers, recording into `recorder`. */
+function timeDeliveries(job: Job, recorder: Recorder, watchers: LoadClient[]): Promise<Deliveries | undefined> {
+  return watchPushes({
+    watchers,
+    groups: (job.watcherUrls ?? [job.url]).length,
+    scheduleId: job.scheduleIds![0]!,
+    natsUrl: job.natsUrl,
+    record: (name, ms) => recorder.record(name, ms),
+    count: (name, n) => {
+      recorder.extra[name] = n;
+    },
+  });
+}
+
 /** Before the opening: every fan checks in to the on-sale (500 at a time) and gets `pre`. */
 async function preCheckIn(job: Job, clients: LoadClient[], recorder: Recorder): Promise<void> {
   let notPre = 0;
@@ -398,9 +471,11 @@ async function buySeat(
   recorder: Recorder,
   scheduleId: number,
   seatNo: number,
+  fromAck?: DeliveryClock,
 ): Promise<"taken" | "held"> {
   const hold = await recorder.timed(client, "hold", "reservations.create", { scheduleId, seatNo });
   if (!hold.ok) return "taken";
+  fromAck?.reference(seatNo, performance.now());
   await client.request("balance.charge", { amount: hold.data.price });
   const pay = await recorder.timed(client, "pay", "payments.create", { reservationIds: [hold.data.reservationId] });
   if (pay.ok) {

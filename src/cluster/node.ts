@@ -14,6 +14,7 @@ import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
 import { projectPath } from "../projectPath.js";
 import { StartupError } from "../startupError.js";
+import { connect, type Sql } from "../store/postgres/connect.js";
 import { openIdBlocks } from "../store/postgres/idBlocks.js";
 import { openPostgresStorage } from "../store/postgres/open.js";
 import { seedDemoCatalog } from "../store/seed.js";
@@ -64,6 +65,11 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
   const shared = storage.shared!;
   const { store } = storage;
   let bus: Bus | undefined;
+  // The ownership loop's statements on a connection of their own: in the shared pool they queued
+  // behind the node's charges and payments, and a burst of those delayed its renewals past the
+  // leases' local deadline, so a node busy with payments gave its rooms up (the cluster
+  // benchmark's flash on-sale, BENCHMARKS.md).
+  let leaseSql: Sql | undefined;
   try {
     if (config.seedDemo) {
       const seeded = await seedDemoCatalog(store, projectPath("data", "demo-catalog.json"), Date.now());
@@ -79,7 +85,8 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
     const metrics = new Metrics();
     const directory = new Directory(shared.reads);
     await directory.reload();
-    const leases = new Leases(shared.sql);
+    leaseSql = connect(shared.url, { max: 1, idleInTransactionMs: config.clusterLeaseMs });
+    const leases = new Leases(leaseSql);
     // Each node reports its own rooms' share (a gateway-only node: zeros).
     metrics.watch(() => rooms.all().map((owned) => owned.actors));
     const desk = new MoneyDesk(shared.sql, log);
@@ -215,6 +222,7 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
           for (const timer of timers) clearInterval(timer);
           for (const unsubscribe of unsubscribes) unsubscribe();
           await ownership!.stop();
+          await leaseSql?.end({ timeout: 5 });
           await rooms.closeAll();
           gateway.stop();
           ids.close();
@@ -226,6 +234,7 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
     };
   } catch (error) {
     await bus?.close().catch(() => {});
+    await leaseSql?.end({ timeout: 5 }).catch(() => {});
     await storage.close();
     if (error instanceof StartupError) throw error;
     throw new StartupError(`cannot start the cluster node ${nodeId}: ${(error as Error).message}`, 1);

@@ -26,7 +26,7 @@ const RETRY_EVERY_MS = 500;
 export interface SharedPostgres {
   url: string;
   reads: PostgresReads;
-  /** A small pool for the cluster's own statements (leases, money). */
+  /** A small pool for the cluster's own statements (money, id blocks; leases have a connection of their own). */
   sql: Sql;
 }
 
