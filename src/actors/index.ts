@@ -40,6 +40,8 @@ export interface ActorOptions {
   ids?: Ids | undefined;
   /** The seat version every schedule starts from (a cluster node taking a room over); default 0. */
   firstVersion?: number | undefined;
+  /** A cluster node's room: the user's live holds in the other rooms (they count toward the hold limit). */
+  holdsElsewhere?: ((userId: string, now: number) => Promise<number>) | undefined;
 }
 
 /** The id sequences of what the actors create. */
@@ -97,7 +99,14 @@ export function createActors(options: ActorOptions): Actors {
         firstVersion: options.firstVersion,
       }),
   );
-  const reservations = new Reservations(store, catalog, ids.reservation, commits, config.maxHoldsPerUser);
+  const reservations = new Reservations(
+    store,
+    catalog,
+    ids.reservation,
+    commits,
+    config.maxHoldsPerUser,
+    options.holdsElsewhere,
+  );
 
   restoreConcerts(catalog, reservations, state);
 

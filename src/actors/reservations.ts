@@ -38,6 +38,11 @@ export class Reservations {
     private readonly ids: IdSource,
     private readonly commits: Commits,
     private readonly maxHoldsPerUser: number,
+    /**
+     * The user's live holds that other actors keep (a cluster node owns one room; the other rooms'
+     * holds are on other nodes): they count toward MAX_HOLDS_PER_USER too. None on one server.
+     */
+    private readonly holdsElsewhere?: (userId: string, now: number) => Promise<number>,
   ) {}
 
   /** Stops the expiry timer (shutdown). */
@@ -58,12 +63,14 @@ export class Reservations {
     const schedule = this.catalog.schedule(scheduleId);
     if (!schedule.hasSeat(seatNo))
       throw new ApiError("NOT_FOUND", `seat ${seatNo} not found in schedule ${scheduleId}`);
+    // Read before this turn's decision; what follows decides with no await.
+    const elsewhere = this.holdsElsewhere === undefined ? 0 : await this.holdsElsewhere(userId, now);
     // A hold past its expiresAt is expired now, whether or not its timer has run yet: it does not count.
     for (const id of [...(this.liveByUser.get(userId) ?? [])]) {
       const mine = this.live.get(id);
       if (mine !== undefined && mine.expiresAt <= now) this.expire(mine, now);
     }
-    if (this.holdsOf(userId) >= this.maxHoldsPerUser) {
+    if (this.holdsOf(userId) + elsewhere >= this.maxHoldsPerUser) {
       throw new ApiError("HOLD_LIMIT", `you already hold ${this.maxHoldsPerUser} seats`);
     }
     if (!schedule.isAvailable(seatNo)) throw new ApiError("SEAT_UNAVAILABLE", `seat ${seatNo} is held or sold`);

@@ -119,6 +119,8 @@ export class OwnedRooms {
       queueHooks: this.deps.queueHooks,
       ids,
       firstVersion: epoch * VERSIONS_PER_EPOCH,
+      // MAX_HOLDS_PER_USER is the user's, over every room (the others' holds are read from PostgreSQL).
+      holdsElsewhere: (userId, now) => postgres.reads.liveHoldsOutside(userId, room, now),
     });
     holding.owned = { room, epoch, actors };
     this.deps.onServing?.(room, true);

@@ -236,6 +236,26 @@ pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
     }
   });
 
+  pg.test("MAX_HOLDS_PER_USER counts the user's holds in every room, whichever node owns each", async () => {
+    const plain = await concert(n3, { title: "Limit plain", schedules: schedules(8) });
+    const onSale = await concert(n3, { title: "Limit room", schedules: schedules(8), onSale: {} });
+    const buyer = user("limit");
+    const siteTok = await siteToken(n3, buyer);
+    const roomTok = (await http(n3, "POST", "/v1/queue/check", { user: buyer, body: { concertId: onSale.id } })).body
+      .token;
+    const hold = (c: any, queueToken: string, seatNo: number) =>
+      http(all()[seatNo % 3]!, "POST", "/v1/reservations", {
+        user: buyer,
+        queueToken,
+        body: { scheduleId: c.schedules[0].id, seatNo },
+      });
+    // The default limit is 4: two in the site room, two in the on-sale's.
+    for (const seatNo of [1, 2]) expect((await hold(plain, siteTok, seatNo)).status).toBe(201);
+    for (const seatNo of [1, 2]) expect((await hold(onSale, roomTok, seatNo)).status).toBe(201);
+    const fifth = [await hold(plain, siteTok, 3), await hold(onSale, roomTok, 3)];
+    expect(fifth.map((reply) => reply.body.error?.code)).toEqual(["HOLD_LIMIT", "HOLD_LIMIT"]);
+  });
+
   pg.test(
     "an owner fenced out of one room answers 503 for it, gives it up and goes on serving its other rooms",
     async () => {

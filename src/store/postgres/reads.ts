@@ -133,6 +133,20 @@ export class PostgresReads implements StoreReads {
     };
   }
 
+  /**
+   * The user's live holds (held, not past their expiry) in rooms other than `room` (cluster mode:
+   * on-sale concert c is room c, every other concert room 0).
+   */
+  async liveHoldsOutside(userId: string, room: number, now: number): Promise<number> {
+    const [row] = await this.rows<{ n: number }>(
+      `SELECT count(*)::int AS n FROM reservations r JOIN schedules s ON s.id = r.schedule_id
+       WHERE r.user_id = $1 AND r.status = 'held' AND r.expires_at > $2
+         AND (CASE WHEN EXISTS (SELECT 1 FROM onsales o WHERE o.concert_id = s.concert_id) THEN s.concert_id ELSE 0 END) <> $3`,
+      [userId, now, room],
+    );
+    return row?.n ?? 0;
+  }
+
   /** The concert of a schedule, if the schedule exists. */
   async concertOfSchedule(scheduleId: number): Promise<number | undefined> {
     const [row] = await this.rows<{ concertId: number }>(
