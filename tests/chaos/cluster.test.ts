@@ -11,7 +11,7 @@
 // seat versions never go backwards, holds still expire on time, and every node serves again.
 import { afterAll, beforeAll, expect } from "vitest";
 import { adminHeaders, http } from "../helpers/client.js";
-import { type ClusterNode, startCluster, type TestCluster } from "../helpers/cluster.js";
+import { nodeServer, startCluster, type TestCluster } from "../helpers/cluster.js";
 import { type DatabaseReader, openReader } from "../helpers/databaseReader.js";
 import { onlyOn } from "../helpers/onlyOn.js";
 import type { TestServer } from "../helpers/server.js";
@@ -57,11 +57,6 @@ const NATS_RECOVERY_MS = 5000;
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
-/** A node as the client helpers address a server. */
-function server(node: ClusterNode, cluster: TestCluster): TestServer {
-  return { url: node.url, port: node.port, wsUrl: node.wsUrl, adminToken: cluster.adminToken } as TestServer;
-}
-
 pg.describe("a cluster of three nodes under chaos (node3 owns nothing)", () => {
   let cluster: TestCluster;
   let db: DatabaseReader;
@@ -70,7 +65,7 @@ pg.describe("a cluster of three nodes under chaos (node3 owns nothing)", () => {
   const targets: Target[] = [];
   const loadStarted = Date.now();
   const user = (name: string) => `cc${process.pid}-${name}`;
-  const gateway = () => server(cluster.nodes[2]!, cluster);
+  const gateway = () => nodeServer(cluster.nodes[2]!, cluster);
   let lastKeptSeat = SEATS + 1;
   /** A seat of the kept ones (KEPT_SEATS), never given twice. */
   const keptSeat = () => {
@@ -145,7 +140,7 @@ pg.describe("a cluster of three nodes under chaos (node3 owns nothing)", () => {
   /** Every node takes a fresh user's hold and payment at once, in both kinds of room. */
   async function expectEveryNodeServes(tag: string): Promise<void> {
     for (const [i, node] of cluster.nodes.entries()) {
-      const through = server(node, cluster);
+      const through = nodeServer(node, cluster);
       const target = targets[i % targets.length]!;
       const who = user(`${tag}-fresh-${node.id}`);
       const check = await http(through, "POST", "/v1/queue/check", {
@@ -184,7 +179,7 @@ pg.describe("a cluster of three nodes under chaos (node3 owns nothing)", () => {
       const who = user(`outage-${node.id}`);
       const key = `${who}-charge`;
       load.record({ t: "sent", op: "charge", user: who, key, amount: 700 });
-      const charged = await http(server(node, cluster), "POST", "/v1/balance/charge", {
+      const charged = await http(nodeServer(node, cluster), "POST", "/v1/balance/charge", {
         user: who,
         idempotencyKey: key,
         body: { amount: 700 },
@@ -233,7 +228,7 @@ pg.describe("a cluster of three nodes under chaos (node3 owns nothing)", () => {
     const expiry = await expectHoldsExpireInTime(db, stoppedAt, LEASE_MS + EXPIRY_MARGIN_MS);
     // And a live node says so too.
     for (const [i, row] of expiry.rows.entries()) {
-      const through = server(cluster.nodes[i % 3]!, cluster);
+      const through = nodeServer(cluster.nodes[i % 3]!, cluster);
       const reply = await http(through, "GET", `/v1/reservations/${row.id}`, { user: row.userId });
       expect(reply.body.status, `reservation ${row.id} through node${(i % 3) + 1}`).toBe("expired");
     }
@@ -331,14 +326,14 @@ pg.describe("a cluster of three nodes under chaos (node3 owns nothing)", () => {
       const pushTarget = targets.find((t) => owners.get(t.room) === "node2") ?? targets[0]!;
       const [pushedAfterMs, ...routedAgainMs] = await Promise.all([
         firstSuccess(
-          () => holdThrough(server(cluster.nodes[0]!, cluster), pushTarget, wrong, watcher),
+          () => holdThrough(nodeServer(cluster.nodes[0]!, cluster), pushTarget, wrong, watcher),
           restartedAt,
           deadline,
         ),
         ...cluster.nodes.map((node) => {
           const target = targets.find((t) => owners.has(t.room) && owners.get(t.room) !== node.id);
           expect(target, `a room ${node.id} does not own (owners ${JSON.stringify([...owners])})`).toBeDefined();
-          return firstSuccess(() => holdThrough(server(node, cluster), target!, wrong), restartedAt, deadline);
+          return firstSuccess(() => holdThrough(nodeServer(node, cluster), target!, wrong), restartedAt, deadline);
         }),
       ]);
       expect(wrong.slice(0, 5), "answers while NATS came back").toEqual([]);

@@ -371,6 +371,11 @@ export async function startClusterServer(options: ServerOptions = {}): Promise<T
   return gatewayServer(cluster);
 }
 
+/** A node as the client helpers (tests/helpers/client.ts) address a server. */
+export function nodeServer(node: ClusterNode, cluster: TestCluster): TestServer {
+  return { url: node.url, port: node.port, wsUrl: node.wsUrl, adminToken: cluster.adminToken } as TestServer;
+}
+
 /** Clusters of startClusterServer by their gateway's data directory (what a restart names). */
 const clustersByDataDir = new Map<string, TestCluster>();
 

@@ -4,16 +4,11 @@
 // one line per room.
 import { afterAll, beforeAll, expect } from "vitest";
 import { adminHeaders, http, WsClient } from "../helpers/client.js";
-import { type ClusterNode, startCluster, type TestCluster } from "../helpers/cluster.js";
+import { nodeServer, startCluster, type TestCluster } from "../helpers/cluster.js";
 import { onlyOn } from "../helpers/onlyOn.js";
 import type { TestServer } from "../helpers/server.js";
 
 const pg = onlyOn("postgres", "a cluster keeps its state in PostgreSQL");
-
-/** A node as the client helpers address a server. */
-function server(node: ClusterNode, cluster: TestCluster): TestServer {
-  return { url: node.url, port: node.port, wsUrl: node.wsUrl, adminToken: cluster.adminToken } as TestServer;
-}
 
 pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
   let cluster: TestCluster;
@@ -26,7 +21,7 @@ pg.describe("a cluster of three nodes (node3 owns nothing)", () => {
 
   beforeAll(async () => {
     cluster = await startCluster({ nodes: 3, gateways: [3], env: { CLUSTER_LEASE_MS: "3000" } });
-    [n1, n2, n3] = cluster.nodes.map((node) => server(node, cluster)) as [TestServer, TestServer, TestServer];
+    [n1, n2, n3] = cluster.nodes.map((node) => nodeServer(node, cluster)) as [TestServer, TestServer, TestServer];
   }, 60_000);
   afterAll(async () => {
     await cluster?.stop();
