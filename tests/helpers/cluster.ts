@@ -71,6 +71,8 @@ export interface ClusterNode {
   readonly child: ChildProcess;
   /** Every line it printed, over all its restarts. */
   readonly logs: string[];
+  /** The lines its current process printed (since its last start). */
+  currentLogs(): string[];
   /** Whether its current process is still running. */
   running(): boolean;
   /**
@@ -116,10 +118,11 @@ function describeExit(exit: NodeExit): string {
   return exit.signal ? `on ${exit.signal}` : `with code ${exit.code}`;
 }
 
-/** The (room, epoch) pairs a node's log says it serves now: rebuilt and not lost since. */
+/** The (room, epoch) pairs a node's current process says it serves now: rebuilt and not lost since. */
 function servedBy(node: ClusterNode): Set<string> {
   const served = new Set<string>();
-  for (const line of node.logs) {
+  const logs = node.currentLogs();
+  for (const line of logs) {
     if (!line.includes('"room"')) continue;
     let entry: { msg?: string; room?: number; concertId?: number; epoch?: number };
     try {
@@ -129,7 +132,7 @@ function servedBy(node: ClusterNode): Set<string> {
     }
     if (entry.msg === "room rebuilt from PostgreSQL; serving it") served.add(`${entry.room}@${entry.epoch}`);
   }
-  for (const line of node.logs) {
+  for (const line of logs) {
     if (!line.includes("concert lease lost")) continue;
     const entry = JSON.parse(line) as { concertId: number; epoch: number };
     served.delete(`${entry.concertId}@${entry.epoch}`);
@@ -198,7 +201,10 @@ async function startNode(root: string, shared: Record<string, string>, spec: Nod
     ...spec.env,
   };
   const logs: string[] = [];
+  /** Where the current process's lines begin in `logs`. */
+  let lifeStart = 0;
   const launch = async () => {
+    lifeStart = logs.length;
     try {
       return await launchServer(env, { logs });
     } catch (error) {
@@ -243,6 +249,7 @@ async function startNode(root: string, shared: Record<string, string>, spec: Nod
       return current.child;
     },
     logs,
+    currentLogs: () => logs.slice(lifeStart),
     running,
     async kill(signal: NodeJS.Signals = "SIGKILL") {
       if (signal === "SIGSTOP" || signal === "SIGCONT") {
