@@ -87,8 +87,6 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
     await directory.reload();
     leaseSql = connect(shared.url, { max: 1, idleInTransactionMs: config.clusterLeaseMs });
     const leases = new Leases(leaseSql);
-    // Each node reports its own rooms' share (a gateway-only node: zeros).
-    metrics.watch(() => rooms.all().map((owned) => owned.actors));
     const desk = new MoneyDesk(shared.sql, log);
     const openBus = bus;
 
@@ -127,6 +125,8 @@ export async function startClusterNode(config: Config, log: Logger, app: Templat
       },
       onCommit: (seconds, writes) => metrics.commit(seconds, writes),
     });
+    // Each node reports its own rooms' share (a gateway-only node: zeros).
+    metrics.watch(() => rooms.all().map((owned) => owned.actors));
     const followers = new Followers(openBus, () => rooms.all().map((owned) => owned.actors.rooms.all()), log, {
       nodeId: gateway.id,
       deliver: (pushes) => gateway.deliver(pushes),
