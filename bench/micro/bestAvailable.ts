@@ -8,6 +8,7 @@
 // every row. `npm run build:bench && node dist/bench/micro/bestAvailable.js [calls] [seed]`.
 import { type BestAvailableFilter, bestAvailable } from "../../src/venues/bestAvailable.js";
 import type { SeatLayout } from "../../src/venues/layout.js";
+import { seededRandom } from "../../tests/helpers/random.js";
 
 const calls = Number(process.argv[2] ?? 20_000);
 const seed = Number(process.argv[3] ?? 16);
@@ -15,18 +16,6 @@ const SECTIONS = 4;
 const ROWS = 100;
 const SEATS_PER_ROW = 250;
 const SOLD_SHARE = 0.9;
-
-/** mulberry32: a seeded PRNG, so a run can be repeated. */
-function random(from: number): () => number {
-  let state = from >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Three categories by rows (front 20 rows, next 40, the rest); the 4 aisle seats of every 10th row accessible. */
 function hall(): SeatLayout {
@@ -90,7 +79,7 @@ function report(name: string, timesUs: Float64Array, found: number): void {
 
 /** Times `calls` calls on a changing map: take each block found, free as many taken seats. */
 function rush(name: string, map: typeof soldMap, count: number, filter?: BestAvailableFilter): void {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const layout = hall();
   // Warm up (JIT) on a copy, so the timed calls start from the untouched map.
   const warmUp = map(layout, next);
@@ -120,7 +109,7 @@ function rush(name: string, map: typeof soldMap, count: number, filter?: BestAva
 
 /** The worst case: take blocks until none is left, then time calls that must scan every row. */
 function exhausted(count: number): void {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const layout = hall();
   const seats = soldMap(layout, next);
   for (let block = bestAvailable(layout, seats, count); block; block = bestAvailable(layout, seats, count)) {

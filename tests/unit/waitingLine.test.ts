@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WaitingLine } from "../../machines/waitingLine.js";
-
-/** Small seeded PRNG (mulberry32) so a failure can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../helpers/random.js";
 
 /** The obvious model: a sorted array of present seqs. */
 class NaiveLine {
@@ -93,7 +82,7 @@ describe("WaitingLine", () => {
 
   it("matches a naive sorted-array model under random add/remove/pop/rank", () => {
     for (const seed of [1, 2, 3, 42, 1234]) {
-      const rand = random(seed);
+      const rand = seededRandom(seed);
       const line = new WaitingLine(16);
       const model = new NaiveLine();
       let nextSeq = 1;
