@@ -1,4 +1,6 @@
 // The server: the in-process core (core.ts) behind uWS's HTTP and WebSocket transports.
+
+import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import { type ClusterNode, startClusterNode } from "./cluster/node.js";
 import type { Config } from "./config.js";
 import { buildCore } from "./core.js";
@@ -7,7 +9,7 @@ import { withHead } from "./http/head.js";
 import { registerHttpRoutes } from "./http/routes.js";
 import { registerWebRoutes } from "./http/web.js";
 import type { Logger } from "./log.js";
-import { assertNativeUws, uWS } from "./uws.js";
+import { uwsChoice } from "./uws.js";
 import { publishSeats, QueuePushes } from "./ws/pushes.js";
 import { registerWebSocket } from "./ws/routes.js";
 import { localSessions } from "./ws/sessions.js";
@@ -30,7 +32,7 @@ type Served = Pick<
 >;
 
 /** The single server: its core (core.ts), its seat diffs to the uWS topics, its rooms' pushes to the sockets. */
-async function singleServer(config: Config, log: Logger, app: uWS.TemplatedApp, options: AppOptions): Promise<Served> {
+async function singleServer(config: Config, log: Logger, app: TemplatedApp, options: AppOptions): Promise<Served> {
   const core = await buildCore(config, log, {
     onFatal: options.onFatal,
     publishSeats: (diff) => publishSeats(app, diff),
@@ -40,7 +42,15 @@ async function singleServer(config: Config, log: Logger, app: uWS.TemplatedApp, 
 }
 
 export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
-  assertNativeUws();
+  const { uws: uWS, build, upstreamRefused } = uwsChoice();
+  // Node 20 left its support in April 2026: kept for systems whose glibc the upstream build needs newer than theirs.
+  const runtime = { node: process.versions.node, uws: build, ...(upstreamRefused ? { upstreamRefused } : {}) };
+  if (Number(process.versions.node.split(".")[0]) < 22) {
+    log.warn(
+      runtime,
+      "running on Node.js 20, which no longer gets security fixes: use Node.js 24 where the system allows it",
+    );
+  } else log.info(runtime, "uWebSockets.js loaded");
   const app = uWS.App();
   const core =
     config.cluster === undefined
@@ -78,7 +88,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
   });
   registerWebRoutes(routes, { serveSourceMaps: !config.production });
 
-  const listenSocket = await new Promise<uWS.us_listen_socket>((done, fail) => {
+  const listenSocket = await new Promise<us_listen_socket>((done, fail) => {
     app.listen(config.host, config.port, (socket) => {
       if (socket) done(socket);
       else fail(new Error(`cannot listen on ${config.host}:${config.port}`));

@@ -1,27 +1,88 @@
-// Loads uWebSockets.js and refuses to run on its slow pure-JS fallback.
+// Loads the newest uWebSockets.js build that works on this system, says which and why, and never
+// runs on the slow JavaScript fallback (issue 17):
+// 1. upstream v20.57.0 (npm `@btc-vision/uwebsockets.js`: upstream's own binaries for Node 20,
+//    22, 24 and 25 on glibc 2.38 or later); it throws when its binary does not load, so there is
+//    no fallback to fear;
+// 2. otherwise v20.30.0 for Node 16 to 20 (npm `@trufflesuite/uws-js-unofficial`, installed as
+//    `uWebSockets.js`), for older systems such as Debian 12 (glibc 2.36). That package quietly
+//    falls back to a JavaScript shim when its binary fails, so its native binary is loaded
+//    directly and must be the module in use.
+// Both builds' binaries are pinned by SHA-256 (uwsChecksums.ts).
 
-import uWS from "uWebSockets.js";
+import type uWSTypes from "uWebSockets.js";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
-/** Throws unless the native uWS binary for this platform and Node ABI is the module in use. */
-export function assertNativeUws(): void {
-  const require = createRequire(import.meta.url);
-  const packageDir = dirname(require.resolve("uWebSockets.js/package.json"));
-  const binary = join(
-    packageDir,
-    "binaries",
-    `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
-  );
-  let native: unknown;
-  try {
-    native = require(binary);
-  } catch (error) {
-    throw new Error(`the native uWebSockets.js binary did not load (${binary}): ${(error as Error).message}`);
-  }
-  if (native !== (uWS as unknown) && native !== (uWS as unknown as { default?: unknown }).default) {
-    throw new Error("uWebSockets.js fell back to its JavaScript implementation; refusing to start");
-  }
+export type Uws = typeof uWSTypes;
+
+/** Which build runs, and why the newer one does not when it does not. */
+export interface UwsChoice {
+  uws: Uws;
+  build: "upstream v20.57.0" | "node20 v20.30.0";
+  /** Why the upstream build was not used (its load error's first lines); undefined when it is. */
+  upstreamRefused?: string;
 }
 
-export { uWS };
+export interface UwsLoaders {
+  upstream: () => Uws;
+  node20: () => Uws;
+  /** The node20 package's own native binary for this platform and Node ABI (what it should have loaded). */
+  node20Native: () => unknown;
+}
+
+const require = createRequire(import.meta.url);
+
+const SYSTEM_LOADERS: UwsLoaders = {
+  upstream: () => require("@btc-vision/uwebsockets.js") as Uws,
+  node20: () => require("uWebSockets.js") as Uws,
+  node20Native: () => {
+    const packageDir = dirname(require.resolve("uWebSockets.js/package.json"));
+    const { platform, arch, versions } = process;
+    return require(join(packageDir, "binaries", `uws_${platform}_${arch}_${versions.modules}.node`));
+  },
+};
+
+/** Picks the build (loaders injected by tests); throws when neither loads natively. */
+export function chooseUws(loaders: UwsLoaders = SYSTEM_LOADERS): UwsChoice {
+  let upstreamRefused: string;
+  try {
+    return { uws: loaders.upstream(), build: "upstream v20.57.0" };
+  } catch (error) {
+    upstreamRefused = firstLines((error as Error).message);
+  }
+  let native: unknown;
+  try {
+    native = loaders.node20Native();
+  } catch (error) {
+    throw new Error(
+      `no uWebSockets.js build loads here: upstream v20.57.0 (${upstreamRefused}); the Node 20 build's binary (${firstLines((error as Error).message)})`,
+    );
+  }
+  const uws = loaders.node20();
+  if (native !== uws && native !== (uws as unknown as { default?: unknown }).default) {
+    throw new Error("uWebSockets.js fell back to its JavaScript implementation; refusing to start");
+  }
+  return { uws, build: "node20 v20.30.0", upstreamRefused };
+}
+
+function firstLines(message: string): string {
+  return message
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .slice(0, 2)
+    .join(" ");
+}
+
+let chosen: UwsChoice | undefined;
+
+/** The build in use (chosen once, at the first call). */
+export function uwsChoice(): UwsChoice {
+  chosen ??= chooseUws();
+  return chosen;
+}
+
+/** uWebSockets.js as loaded by uwsChoice(). */
+export function uws(): Uws {
+  return uwsChoice().uws;
+}

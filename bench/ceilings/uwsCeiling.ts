@@ -2,9 +2,10 @@
 // request is decoded and answered with a booking-sized reply (the echo ceiling), and two ops
 // make a fan-out ceiling: `seats.subscribe` joins a topic, `publish` sends its args to it.
 
-import uWS from "uWebSockets.js";
 import { Packr, Unpackr } from "msgpackr";
+import { uws } from "../../src/uws.js";
 
+const uWS = uws();
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 const body = JSON.stringify({ concerts: [{ id: 1, title: "Aurora Strings — Winter Tour" }] });
