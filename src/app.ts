@@ -42,9 +42,9 @@ async function singleServer(config: Config, log: Logger, app: TemplatedApp, opti
 }
 
 export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
-  const { uws: uWS, build, upstreamRefused } = uwsChoice();
+  const { uws: uWS, build, node20Refused } = uwsChoice();
   // Node 20 left its support in April 2026: kept for systems whose glibc the upstream build needs newer than theirs.
-  const runtime = { node: process.versions.node, uws: build, ...(upstreamRefused ? { upstreamRefused } : {}) };
+  const runtime = { node: process.versions.node, uws: build, ...(node20Refused ? { node20Refused } : {}) };
   if (Number(process.versions.node.split(".")[0]) < 22) {
     log.warn(
       runtime,
