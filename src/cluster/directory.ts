@@ -17,7 +17,6 @@ export const SITE_ROOM = 0;
 export class Directory {
   private concerts = new Map<number, ConcertRow>();
   private schedules = new Map<number, ScheduleRow>();
-  private schedulesByConcert = new Map<number, ScheduleRow[]>();
   private onSales = new Set<number>();
   private reloading: Promise<void> | null = null;
   /** The read that follows the one in flight (reload()). */
@@ -47,7 +46,6 @@ export class Directory {
       .then((catalog) => {
         this.concerts = new Map();
         this.schedules = new Map();
-        this.schedulesByConcert = new Map();
         this.onSales = new Set();
         this.add(catalog);
       })
@@ -59,7 +57,7 @@ export class Directory {
 
   /** Every room to place: the site room and one per on-sale. */
   rooms(): number[] {
-    return [SITE_ROOM, ...[...this.onSales].sort((a, b) => a - b)];
+    return [SITE_ROOM, ...this.onSaleConcertIds()];
   }
 
   /** The room `concertId` is placed with; 404 for a concert nobody made. */
@@ -76,19 +74,6 @@ export class Directory {
     if (concertId === undefined) throw new ApiError("NOT_FOUND", `schedule ${scheduleId} not found`);
     await this.lookUp(concertId);
     return concertId;
-  }
-
-  /** The concert of a schedule this node has seen (a reservation's, which exists). */
-  concertOfKnownSchedule(scheduleId: number): number | undefined {
-    return this.schedules.get(scheduleId)?.concertId;
-  }
-
-  concert(concertId: number): ConcertRow | undefined {
-    return this.concerts.get(concertId);
-  }
-
-  schedulesOf(concertId: number): readonly ScheduleRow[] {
-    return this.schedulesByConcert.get(concertId) ?? [];
   }
 
   /** Concerts with an on-sale, in id order. */
@@ -114,11 +99,9 @@ export class Directory {
   private add({ concerts, schedules, onSales }: Pick<StartupState, "concerts" | "schedules" | "onSales">): void {
     for (const row of concerts) {
       this.concerts.set(row.id, row);
-      this.schedulesByConcert.set(row.id, []);
     }
     for (const row of schedules) {
       this.schedules.set(row.id, row);
-      this.schedulesByConcert.get(row.concertId)?.push(row);
     }
     for (const row of onSales) this.onSales.add(row.concertId);
     this.cachedList = null;

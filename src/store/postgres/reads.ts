@@ -162,12 +162,6 @@ export class PostgresReads implements StoreReads {
     return row?.room;
   }
 
-  /** A user's balance (0 for a user with none). */
-  async balanceOf(userId: string): Promise<number> {
-    const [row] = await this.rows<{ balance: number }>("SELECT balance FROM users WHERE id = $1", [userId]);
-    return row?.balance ?? 0;
-  }
-
   async concertCount(): Promise<number> {
     const [row] = await this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM concerts");
     return row!.n;
