@@ -6,13 +6,15 @@
 // the single server's op answers; the arguments were validated by the same schemas.
 
 import { concertView, newConcertRows, writeConcert } from "../actors/catalog.js";
-import { IdempotencyRecords } from "../actors/idempotency.js";
+import type { IdempotencyRecords } from "../actors/idempotency.js";
 import type { Ids } from "../actors/index.js";
 import { assertOwner, RESERVATIONS_LISTED, storedView } from "../actors/reservations.js";
 import type { OnSaleStatus } from "../actors/rooms.js";
 import { runOp } from "../api/dispatch.js";
 import type { OpContext } from "../api/op.js";
 import { newConcertOf } from "../api/ops/admin.concerts.create.js";
+import { chargeRequest } from "../api/ops/balance.charge.js";
+import { paymentRequest } from "../api/ops/payments.create.js";
 import { ApiError } from "../errors.js";
 import type { PostgresReads } from "../store/postgres/reads.js";
 import type { ReservationFilter, Store } from "../store/store.js";
@@ -43,34 +45,21 @@ export function nodeOps(deps: NodeOpsDeps): Map<string, NodeOp> {
   const table: Record<string, NodeOp> = {
     "balance.get": async (_args, { userId }: OpContext) => ({ userId, balance: await desk.balance(userId) }),
 
-    "balance.charge": (
-      { amount, idempotencyKey: key }: { amount: number; idempotencyKey?: string },
-      { userId, now, config }: OpContext,
-    ) => {
-      if (amount > config.chargeMax) {
-        throw new ApiError("INVALID_ARGUMENT", `amount must be at most ${config.chargeMax}`);
-      }
-      const fingerprint = IdempotencyRecords.fingerprint("balance.charge", { amount });
-      return idempotency.run({ userId, key, fingerprint, successStatus: 200, now }, (_write, claim) =>
+    "balance.charge": (args: { amount: number; idempotencyKey?: string }, context: OpContext) =>
+      idempotency.run(chargeRequest(args, context), (_write, claim) =>
         desk.charge({
-          userId,
-          amount,
-          balanceMax: config.balanceMax,
-          now,
+          userId: context.userId,
+          amount: args.amount,
+          balanceMax: context.config.balanceMax,
+          now: context.now,
           ...(claim !== undefined ? { record: claim } : {}),
         }),
-      );
-    },
+      ),
 
-    "payments.create": (
-      { reservationIds, idempotencyKey: key }: { reservationIds: number[]; idempotencyKey?: string },
-      { userId, now }: OpContext,
-    ) => {
-      const fingerprint = IdempotencyRecords.fingerprint("payments.create", { reservationIds });
-      return idempotency.run({ userId, key, fingerprint, successStatus: 201, now }, (_write, claim) =>
-        payments.pay(userId, reservationIds, now, claim),
-      );
-    },
+    "payments.create": (args: { reservationIds: number[]; idempotencyKey?: string }, context: OpContext) =>
+      idempotency.run(paymentRequest(args, context), (_write, claim) =>
+        payments.pay(context.userId, args.reservationIds, context.now, claim),
+      ),
 
     "reservations.get": async ({ reservationId }: { reservationId: number }, { userId, now }: OpContext) => {
       const row = await reads.reservationById(reservationId);

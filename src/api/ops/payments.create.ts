@@ -1,7 +1,7 @@
 // payments.create — pay several holds at once, idempotently; POST /v1/payments.
 import { z } from "zod";
-import { IdempotencyRecords } from "../../actors/idempotency.js";
-import { defineOp } from "../op.js";
+import { IdempotencyRecords, type MoneyRequest } from "../../actors/idempotency.js";
+import { defineOp, type OpContext } from "../op.js";
 import { id, idempotencyKey } from "../schemas.js";
 
 export const paymentsCreate = defineOp({
@@ -34,9 +34,18 @@ export const paymentsCreate = defineOp({
     balance: z.number().int().min(0),
     status: z.literal("paid"),
   }),
-  handle({ reservationIds, idempotencyKey: key }, { actors, userId, now }) {
-    const pay = actors.payments.pay.bind(actors.payments, userId, reservationIds, now);
-    const fingerprint = IdempotencyRecords.fingerprint("payments.create", { reservationIds });
-    return actors.idempotency.run({ userId, key, fingerprint, successStatus: 201, now }, pay);
+  handle(args, context) {
+    const { actors, userId, now } = context;
+    const pay = actors.payments.pay.bind(actors.payments, userId, args.reservationIds, now);
+    return actors.idempotency.run(paymentRequest(args, context), pay);
   },
 });
+
+/** A payment's money request (a cluster node's too, src/cluster/gatewayOps.ts). */
+export function paymentRequest(
+  { reservationIds, idempotencyKey: key }: { reservationIds: number[]; idempotencyKey?: string | undefined },
+  { userId, now }: Pick<OpContext, "userId" | "now">,
+): MoneyRequest {
+  const fingerprint = IdempotencyRecords.fingerprint("payments.create", { reservationIds });
+  return { userId, key, fingerprint, successStatus: 201, now };
+}
