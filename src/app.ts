@@ -78,6 +78,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
     dispatcher,
     metrics,
     maxBodyBytes: config.maxBodyBytes,
+    adminMaxBodyBytes: config.adminMaxBodyBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
     maxInflightBodies: config.maxInflightBodies,
     trustProxy: config.trustProxy,

@@ -90,6 +90,7 @@ const envSchema = z.object({
   BALANCE_MAX: integer(1_000_000_000, 1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   MAX_BODY_BYTES: integer(65_536, 256, 16 * 1024 * 1024),
+  ADMIN_MAX_BODY_BYTES: integer(1024 * 1024, 256, 16 * 1024 * 1024),
   MAX_FRAME_BYTES: integer(65_536, 256, 1024 * 1024),
   DURABILITY: z.enum(["normal", "full"]).default("normal"),
   SEAT_DIFF_INTERVAL_MS: integer(20, 1, 10_000),
@@ -148,6 +149,8 @@ export interface Config {
   balanceMax: number;
   logLevel: string;
   maxBodyBytes: number;
+  /** The body limit of admin ops (a concert with its venues); never below maxBodyBytes. */
+  adminMaxBodyBytes: number;
   maxFrameBytes: number;
   durability: "normal" | "full";
   seatDiffIntervalMs: number;
@@ -240,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     balanceMax: e.BALANCE_MAX,
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    adminMaxBodyBytes: Math.max(e.ADMIN_MAX_BODY_BYTES, e.MAX_BODY_BYTES),
     maxFrameBytes: e.MAX_FRAME_BYTES,
     durability: e.DURABILITY,
     seatDiffIntervalMs: e.SEAT_DIFF_INTERVAL_MS,

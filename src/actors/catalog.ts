@@ -4,15 +4,20 @@ import { commitmentOf, newSeed } from "../draw.js";
 import { ApiError } from "../errors.js";
 import { immutable } from "../immutable.js";
 import type { Commits } from "../store/commitQueue.js";
-import type { ConcertRow, OnSaleRow, ScheduleRow, Store } from "../store/store.js";
+import type { ConcertRow, OnSaleRow, ScheduleRow, Store, VenueRow } from "../store/store.js";
+import { type SeatLayout, singleRowLayout } from "../venues/layout.js";
+import { layoutDocument, layoutFromDocument } from "../venues/snapshot.js";
 import type { IdSource } from "./ids.js";
 import type { ScheduleActor } from "./schedule.js";
+
+/** A new schedule: one row of `seatCount` seats at `price`, or laid out in a venue. */
+export type NewSchedule = { startsAt: string } & ({ seatCount: number; price: number } | { venue: SeatLayout });
 
 export interface NewConcert {
   title: string;
   /** IANA time zone of the venue; default UTC. */
   timeZone?: string;
-  schedules: { startsAt: string; seatCount: number; price: number }[];
+  schedules: NewSchedule[];
   /** An on-sale: its own waiting room, opening at `opensAt` (epoch ms) with a draw when that is in the future. */
   onSale?: { opensAt?: number; activeMax?: number };
 }
@@ -34,14 +39,25 @@ export class Catalog {
   private readonly schedules = new Map<number, ScheduleActor>();
   private readonly schedulesByConcert = new Map<number, ScheduleActor[]>();
   private readonly onSales = new Map<number, OnSaleRow>();
+  /** Venue layouts by ETag, shared by the schedules laid out in the same venue. */
+  private readonly layouts = new Map<string, SeatLayout>();
   private cachedConcerts: { concerts: { id: number; title: string }[] } | null = null;
 
   constructor(
     private readonly store: Store,
     private readonly commits: Commits,
     private readonly ids: { concert: IdSource; schedule: IdSource },
-    private readonly makeSchedule: (row: ScheduleRow, seats: Uint8Array) => ScheduleActor,
+    private readonly makeSchedule: (row: ScheduleRow, seats: Uint8Array, layout: SeatLayout) => ScheduleActor,
   ) {}
+
+  /** A venue layout read from disk; its ETag is checked against its content. */
+  addVenue(row: VenueRow): void {
+    if (this.layouts.has(row.etag)) return;
+    const layout = layoutFromDocument(JSON.parse(row.layout));
+    const { etag } = layoutDocument(layout);
+    if (etag !== row.etag) throw new Error(`venue ${row.etag}: its layout hashes to ${etag}`);
+    this.layouts.set(etag, layout);
+  }
 
   addConcert(concert: ConcertRow): void {
     this.cachedConcerts = null;
@@ -49,8 +65,11 @@ export class Catalog {
     this.schedulesByConcert.set(concert.id, []);
   }
 
+  /** A schedule with its seat map; a venue it names must have been added first. */
   addSchedule(row: ScheduleRow, seats: Uint8Array): ScheduleActor {
-    const actor = this.makeSchedule(row, seats);
+    const layout = row.venue === null ? singleRowLayout(row.seatCount, row.price) : this.layouts.get(row.venue);
+    if (layout === undefined) throw new Error(`schedule ${row.id}: venue ${row.venue} is not stored`);
+    const actor = this.makeSchedule(row, seats, layout);
     this.schedules.set(row.id, actor);
     this.schedulesByConcert.get(row.concertId)?.push(actor);
     return actor;
@@ -137,8 +156,10 @@ export class Catalog {
    * durable, so nobody can see or book what a crash could still take back.
    */
   async create(input: NewConcert, now: number): Promise<ConcertView> {
-    const { concert, schedules, onSale } = newConcertRows(input, this.ids, now);
-    await this.commits.commit(() => writeConcert(this.store, { concert, schedules, onSale }, now));
+    const rows = newConcertRows(input, this.ids, now);
+    const { concert, schedules, onSale } = rows;
+    await this.commits.commit(() => writeConcert(this.store, rows, now));
+    for (const [etag, layout] of rows.layouts) if (!this.layouts.has(etag)) this.layouts.set(etag, layout);
     this.addConcert(concert);
     for (const row of schedules) this.addSchedule(row, new Uint8Array(row.seatCount));
     if (onSale) this.onSales.set(concert.id, onSale);
@@ -150,6 +171,10 @@ export class Catalog {
 export interface ConcertRows {
   concert: ConcertRow;
   schedules: ScheduleRow[];
+  /** The distinct venue layouts of its schedules, stored by ETag. */
+  venues: VenueRow[];
+  /** The same layouts, by ETag. */
+  layouts: Map<string, SeatLayout>;
   onSale: OnSaleRow | undefined;
 }
 
@@ -159,20 +184,27 @@ export function newConcertRows(
   now: number,
 ): ConcertRows {
   const concert: ConcertRow = { id: ids.concert.next(), title: input.title, timeZone: input.timeZone ?? "UTC" };
-  const schedules: ScheduleRow[] = input.schedules.map((s) => ({
-    id: ids.schedule.next(),
-    concertId: concert.id,
-    startsAt: s.startsAt,
-    seatCount: s.seatCount,
-    price: s.price,
-  }));
+  const venues: VenueRow[] = [];
+  const layouts = new Map<string, SeatLayout>();
+  const schedules: ScheduleRow[] = input.schedules.map((s) => {
+    const row = { id: ids.schedule.next(), concertId: concert.id, startsAt: s.startsAt };
+    if (!("venue" in s)) return { ...row, seatCount: s.seatCount, price: s.price, venue: null };
+    const { etag, document } = layoutDocument(s.venue);
+    if (!layouts.has(etag)) {
+      layouts.set(etag, s.venue);
+      venues.push({ etag, layout: JSON.stringify(document) });
+    }
+    const price = Math.min(...s.venue.categories.map((c) => c.price));
+    return { ...row, seatCount: s.venue.seatCount, price, venue: etag };
+  });
   const onSale = input.onSale === undefined ? undefined : newOnSale(concert.id, input.onSale, now);
-  return { concert, schedules, onSale };
+  return { concert, schedules, venues, layouts, onSale };
 }
 
 /** Records the writes of a new concert. */
-export function writeConcert(store: Store, { concert, schedules, onSale }: ConcertRows, now: number): void {
+export function writeConcert(store: Store, { concert, schedules, venues, onSale }: ConcertRows, now: number): void {
   store.insertConcert(concert, now);
+  for (const venue of venues) store.insertVenue(venue);
   for (const schedule of schedules) store.insertSchedule(schedule);
   if (onSale) store.insertOnSale(onSale);
 }

@@ -60,7 +60,7 @@ export interface Ids {
 export function restoreConcerts(
   catalog: Catalog,
   reservations: Reservations,
-  state: Pick<StartupState, "concerts" | "schedules" | "onSales" | "liveReservations">,
+  state: Pick<StartupState, "concerts" | "schedules" | "venues" | "onSales" | "liveReservations">,
 ): void {
   const live = state.liveReservations;
   const liveBySchedule = new Map<number, ReservationRow[]>();
@@ -71,6 +71,7 @@ export function restoreConcerts(
   }
   for (const concert of state.concerts) catalog.addConcert(concert);
   for (const onSale of state.onSales) catalog.addOnSale(onSale);
+  for (const venue of state.venues) catalog.addVenue(venue);
   for (const row of state.schedules) {
     catalog.addSchedule(row, seatMapFor(row.seatCount, liveBySchedule.get(row.id) ?? []));
   }
@@ -91,8 +92,8 @@ export function createActors(options: ActorOptions): Actors {
     store,
     commits,
     ids,
-    (row, seats) =>
-      new ScheduleActor(row, seats, {
+    (row, seats, layout) =>
+      new ScheduleActor(row, seats, layout, {
         publish: publishSeats,
         afterPending: () => commits.afterPending(),
         diffIntervalMs: config.seatDiffIntervalMs,

@@ -7,6 +7,7 @@ import type { Catalog } from "./catalog.js";
 import { ExpiryHeap } from "./expiries.js";
 import { type Hold, seatRules } from "./holds.js";
 import type { IdSource } from "./ids.js";
+import type { ScheduleActor } from "./schedule.js";
 
 export interface ReservationView {
   reservationId: number;
@@ -65,28 +66,95 @@ export class Reservations {
       throw new ApiError("NOT_FOUND", `seat ${seatNo} not found in schedule ${scheduleId}`);
     // Read before this turn's decision; what follows decides with no await.
     const elsewhere = this.holdsElsewhere === undefined ? 0 : await this.holdsElsewhere(userId, now);
-    // A hold past its expiresAt is expired now, whether or not its timer has run yet: it does not count.
+    this.assertAllowance(userId, 1, elsewhere, now);
+    if (!schedule.isAvailable(seatNo)) throw new ApiError("SEAT_UNAVAILABLE", `seat ${seatNo} is held or sold`);
+    const [hold] = this.holdSeats(userId, schedule, [seatNo], ttlMs, now);
+    await this.commits.commit(() => this.store.insertHold(hold!));
+    return view(hold!, "held");
+  }
+
+  /**
+   * Holds the best block of `count` adjacent seats of one row for `userId` (src/venues/
+   * bestAvailable.ts), all or none, decided in one turn like a single hold: two callers never get
+   * overlapping blocks. Resolves once every hold of the block is durable, in one commit.
+   */
+  async holdBest(
+    userId: string,
+    scheduleId: number,
+    block: { count: number; category?: string; accessible?: boolean },
+    ttlMs: number,
+    now: number,
+  ): Promise<(ReservationView & { status: "held"; section: string; label: string })[]> {
+    const schedule = this.catalog.schedule(scheduleId);
+    const { count } = block;
+    if (count > this.maxHoldsPerUser) {
+      throw new ApiError("INVALID_ARGUMENT", `count: must be at most ${this.maxHoldsPerUser} (MAX_HOLDS_PER_USER)`);
+    }
+    const category = block.category === undefined ? undefined : schedule.categoryIndex(block.category);
+    if (block.category !== undefined && category === undefined) {
+      const names = schedule.layout.categories.map((c) => JSON.stringify(c.name)).join(", ");
+      throw new ApiError("INVALID_ARGUMENT", `category: schedule ${scheduleId} has ${names}, not "${block.category}"`);
+    }
+    const elsewhere = this.holdsElsewhere === undefined ? 0 : await this.holdsElsewhere(userId, now);
+    this.assertAllowance(userId, count, elsewhere, now);
+    const seatNos = schedule.bestBlock(count, {
+      ...(category !== undefined ? { category } : {}),
+      ...(block.accessible === true ? { accessible: true } : {}),
+    });
+    if (seatNos === undefined) {
+      throw new ApiError("SEAT_UNAVAILABLE", `no ${count} adjacent seats of one row are available as asked`);
+    }
+    const holds = this.holdSeats(userId, schedule, seatNos, ttlMs, now);
+    await this.commits.commit(() => {
+      for (const hold of holds) this.store.insertHold(hold);
+    });
+    return holds.map((hold) => {
+      const place = schedule.placeOf(hold.seatNo);
+      return {
+        ...view(hold, "held"),
+        status: "held" as const,
+        section: place?.section ?? "",
+        label: place?.label ?? String(hold.seatNo),
+      };
+    });
+  }
+
+  /**
+   * 409 HOLD_LIMIT unless `userId` may hold `more` seats besides those held here and `elsewhere`.
+   * A hold past its expiresAt is expired now, whether or not its timer has run yet: it does not count.
+   */
+  private assertAllowance(userId: string, more: number, elsewhere: number, now: number): void {
     for (const id of [...(this.liveByUser.get(userId) ?? [])]) {
       const mine = this.live.get(id);
       if (mine !== undefined && mine.expiresAt <= now) this.expire(mine, now);
     }
-    if (this.holdsOf(userId) + elsewhere >= this.maxHoldsPerUser) {
-      throw new ApiError("HOLD_LIMIT", `you already hold ${this.maxHoldsPerUser} seats`);
+    const held = this.holdsOf(userId) + elsewhere;
+    if (held + more > this.maxHoldsPerUser) {
+      throw new ApiError(
+        "HOLD_LIMIT",
+        more === 1
+          ? `you already hold ${this.maxHoldsPerUser} seats`
+          : `you hold ${held} seats; ${more} more would pass the limit of ${this.maxHoldsPerUser}`,
+      );
     }
-    if (!schedule.isAvailable(seatNo)) throw new ApiError("SEAT_UNAVAILABLE", `seat ${seatNo} is held or sold`);
-    const hold: Hold = {
-      reservationId: this.ids.next(),
-      userId,
-      scheduleId,
-      seatNo,
-      price: schedule.price,
-      expiresAt: now + ttlMs,
-      createdAt: now,
-    };
-    schedule.hold(seatNo);
-    this.track(hold);
-    await this.commits.commit(() => this.store.insertHold(hold));
-    return view(hold, "held");
+  }
+
+  /** available -> held for each of `seatNos` (checked available in this turn), tracked until their expiry. */
+  private holdSeats(userId: string, schedule: ScheduleActor, seatNos: number[], ttlMs: number, now: number): Hold[] {
+    return seatNos.map((seatNo) => {
+      const hold: Hold = {
+        reservationId: this.ids.next(),
+        userId,
+        scheduleId: schedule.id,
+        seatNo,
+        price: schedule.priceOf(seatNo),
+        expiresAt: now + ttlMs,
+        createdAt: now,
+      };
+      schedule.hold(seatNo);
+      this.track(hold);
+      return hold;
+    });
   }
 
   /** Puts back a held reservation read from disk (start-up). */

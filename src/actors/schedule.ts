@@ -12,12 +12,29 @@ import {
 } from "../../machines/schedule.js";
 import { immutable } from "../immutable.js";
 import type { ScheduleRow } from "../store/store.js";
+import { type BestAvailableFilter, bestAvailable } from "../venues/bestAvailable.js";
+import type { SeatLayout } from "../venues/layout.js";
+import { type CompactSeats, compactSeats, type LayoutDocument, layoutDocument } from "../venues/snapshot.js";
+
+/** Where a seat of a venue is, what it costs; absent for a schedule without a venue. */
+export interface SeatPlace {
+  section: string;
+  row: string;
+  label: string;
+  category: string;
+  accessible: boolean;
+}
+
+export type SeatView = { no: number; price: number; status: SeatStatusName } & Partial<SeatPlace>;
 
 export interface SeatsView {
   scheduleId: number;
   version: number;
-  seats: { no: number; price: number; status: SeatStatusName }[];
+  seats: SeatView[];
 }
+
+/** seats.list with `compact`: statuses packed 2 bits per seat (base64), drawn on the layout named by its ETag. */
+export type CompactSeatsView = Omit<CompactSeats, "statuses"> & { compact: true; statuses: string };
 
 export type SeatDiff = ScheduleEmitted;
 
@@ -35,25 +52,37 @@ export class ScheduleActor {
   readonly id: number;
   readonly concertId: number;
   readonly startsAt: string;
-  readonly price: number;
+  /** Sections, rows, categories and accessible seats; one unnamed row for a schedule without a venue. */
+  readonly layout: SeatLayout;
+  /** Whether seats carry their place (section, row, label, category, accessible) in views. */
+  readonly hasVenue: boolean;
   private readonly machine: Actor<typeof scheduleMachine>;
   private flushTimer: NodeJS.Timeout | null = null;
   private cachedView: SeatsView | null = null;
+  private cachedCompact: CompactSeatsView | null = null;
+  /** Each seat's place, made at the first view of a schedule with a venue (they never change). */
+  private places: SeatPlace[] | null = null;
 
   constructor(
     row: ScheduleRow,
     seats: Uint8Array,
+    layout: SeatLayout,
     private readonly hooks: ScheduleHooks,
   ) {
+    if (layout.seatCount !== seats.length) {
+      throw new Error(`schedule ${row.id}: a layout of ${layout.seatCount} seats for a map of ${seats.length}`);
+    }
     this.id = row.id;
     this.concertId = row.concertId;
     this.startsAt = row.startsAt;
-    this.price = row.price;
+    this.layout = layout;
+    this.hasVenue = row.venue !== null;
     this.machine = createActor(scheduleMachine, {
       input: { scheduleId: row.id, seats, firstVersion: hooks.firstVersion ?? 0 },
     });
     this.machine.on("diff", (diff) => {
       this.cachedView = null;
+      this.cachedCompact = null;
       hooks.publish(diff);
     });
     this.machine.start();
@@ -83,16 +112,79 @@ export class ScheduleActor {
     return this.context.seats[seatNo - 1] === SEAT_AVAILABLE;
   }
 
+  /** The price of seat `seatNo` (its category's); the caller checked `hasSeat`. */
+  priceOf(seatNo: number): number {
+    return this.layout.categories[this.layout.category[seatNo - 1]!]!.price;
+  }
+
+  /** Where seat `seatNo` is, for a schedule with a venue; undefined without one. */
+  placeOf(seatNo: number): SeatPlace | undefined {
+    return this.hasVenue ? this.seatPlaces()[seatNo - 1] : undefined;
+  }
+
+  /** The index of the category named `name`, or undefined when this schedule has none of that name. */
+  categoryIndex(name: string): number | undefined {
+    const index = this.layout.categories.findIndex((c) => c.name === name);
+    return index < 0 ? undefined : index;
+  }
+
+  /**
+   * The best block of `count` adjacent available seats in one row (src/venues/bestAvailable.ts),
+   * or undefined. Read in the caller's turn, which holds the seats before it yields.
+   */
+  bestBlock(count: number, filter: BestAvailableFilter): number[] | undefined {
+    return bestAvailable(this.layout, this.context.seats, count, filter);
+  }
+
   /** The seat map as clients see it; one immutable object per state, rebuilt after a change. */
   view(): SeatsView {
     if (this.cachedView) return this.cachedView;
     const { seats, version } = this.context;
     const list = new Array(seats.length);
+    const places = this.hasVenue ? this.seatPlaces() : null;
     for (let i = 0; i < seats.length; i++) {
-      list[i] = { no: i + 1, price: this.price, status: SEAT_STATUS_NAMES[seats[i]!] };
+      const seat = { no: i + 1, price: this.priceOf(i + 1), status: SEAT_STATUS_NAMES[seats[i]!] };
+      list[i] = places === null ? seat : { ...seat, ...places[i] };
     }
     this.cachedView = immutable({ scheduleId: this.id, version, seats: list });
     return this.cachedView;
+  }
+
+  /** The compact seat map: statuses packed 2 bits per seat, the layout by its ETag; rebuilt after a change. */
+  compactView(): CompactSeatsView {
+    if (this.cachedCompact) return this.cachedCompact;
+    const { seats, version } = this.context;
+    const packed = compactSeats(this.id, version, this.layout, seats);
+    const statuses = Buffer.from(packed.statuses.buffer, packed.statuses.byteOffset, packed.statuses.byteLength);
+    this.cachedCompact = immutable({ ...packed, compact: true as const, statuses: statuses.toString("base64") });
+    return this.cachedCompact;
+  }
+
+  /** The layout document clients draw the seats on, and its ETag. */
+  layoutDocument(): { etag: string; document: LayoutDocument } {
+    return layoutDocument(this.layout);
+  }
+
+  private seatPlaces(): SeatPlace[] {
+    if (this.places) return this.places;
+    const { layout } = this;
+    const places = new Array<SeatPlace>(layout.seatCount);
+    for (const section of layout.sections) {
+      for (const row of section.rows) {
+        for (let k = 1; k <= row.count; k++) {
+          const no = row.first + k - 1;
+          places[no - 1] = {
+            section: section.name,
+            row: row.name,
+            label: `${row.name}-${k}`,
+            category: layout.categories[layout.category[no - 1]!]!.name,
+            accessible: layout.accessible[no - 1] === 1,
+          };
+        }
+      }
+    }
+    this.places = places;
+    return places;
   }
 
   /** available -> held (the caller checked `isAvailable` in the same turn). */
@@ -128,6 +220,7 @@ export class ScheduleActor {
   /** Coalesces changes: one diff per schedule per interval, sent once the changes are durable. */
   private changed(): void {
     this.cachedView = null;
+    this.cachedCompact = null;
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.hooks.afterPending().then(

@@ -1,4 +1,5 @@
 // The one request path after decoding: authenticate, gate, validate, run the op, map errors.
+import type { z } from "zod";
 import type { Actors } from "../actors/index.js";
 import type { AuthenticateAdmin } from "../auth/admin.js";
 import type { Authenticator, Identity } from "../auth/users.js";
@@ -177,8 +178,28 @@ export function parseArgs(op: Op, raw: unknown): unknown {
   const parsed = op.args.safeParse(raw ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-  throw new ApiError("INVALID_ARGUMENT", `${where}${issue?.message ?? "invalid arguments"}`);
+  if (issue === undefined) throw new ApiError("INVALID_ARGUMENT", "invalid arguments");
+  const { path, message } = telling(issue);
+  throw new ApiError("INVALID_ARGUMENT", `${path.length > 0 ? `${path.join(".")}: ` : ""}${message}`);
+}
+
+/**
+ * The issue to report: for a value that matched no branch of a union (a venue given inline or by
+ * name), the issue of the branch of the value's own type, which says what is wrong inside it,
+ * rather than "Invalid input".
+ */
+function telling(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string } {
+  if (issue.code !== "invalid_union") return issue;
+  const branch = issue.errors.find((issues) => issues.length > 0 && !isTypeMismatch(issues[0]!)) ?? [];
+  const inner = branch[0];
+  if (inner === undefined) return issue;
+  const told = telling(inner);
+  return { path: [...issue.path, ...told.path], message: told.message };
+}
+
+/** The value is not of the branch's type at all (a string where an object was expected). */
+function isTypeMismatch(issue: z.core.$ZodIssue): boolean {
+  return issue.path.length === 0 && issue.code === "invalid_type";
 }
 
 /**

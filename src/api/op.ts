@@ -38,6 +38,11 @@ export interface HttpRoute {
   status: number;
   /** Args read from the query string (GET); the others come from the path and the body. */
   query?: readonly string[];
+  /**
+   * "etag": the result is `{etag, …}`, sent with `ETag` and `Cache-Control: private, no-cache`;
+   * `If-None-Match` becomes the `etag` arg, and a result with `notModified: true` is a 304.
+   */
+  cache?: "etag";
 }
 
 export interface Op<

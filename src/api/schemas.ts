@@ -74,11 +74,48 @@ export const onSaleStatus = z.object({
 
 export const seatStatus = z.enum(["available", "held", "sold"]);
 
+const version = count.describe("grows by one per seats push; the base for the pushes that follow");
+
 export const seatsView = z.object({
   scheduleId: id,
-  version: count.describe("grows by one per seats push; the base for the pushes that follow"),
-  seats: z.array(z.object({ no: id, price: money, status: seatStatus })),
+  version,
+  seats: z.array(
+    z.object({
+      no: id,
+      price: money,
+      status: seatStatus,
+      // A schedule with a venue: where the seat is (absent without one).
+      section: z.string().optional(),
+      row: z.string().optional(),
+      label: z.string().optional().describe('"<row>-<k>", k the seat\'s 1-based place in its row'),
+      category: z.string().optional(),
+      accessible: z.boolean().optional(),
+    }),
+  ),
 });
+
+/** A seat map in compact form: the layout is fetched once by its ETag (seats.layout), statuses 2 bits per seat. */
+export const compactSeatsView = z.object({
+  scheduleId: id,
+  version,
+  compact: z.literal(true),
+  layoutEtag: z.string().describe("the ETag of the layout the statuses are drawn on (seats.layout)"),
+  seatCount: count,
+  statuses: z
+    .string()
+    .describe(
+      "base64 of the statuses packed 2 bits per seat (0 available, 1 held, 2 sold): seat n at byte (n − 1) >> 2, bits 2·((n − 1) & 3)",
+    ),
+});
+
+/** seats.list and seats.subscribe: the full map, or with `compact: true` the compact one. */
+export const seatsSnapshot = z.union([seatsView, compactSeatsView]);
+
+/** `compact` as a JSON boolean, or over HTTP the query string's "true" / "false". */
+export const compactFlag = z
+  .union([z.boolean(), z.enum(["true", "false"]).transform((flag) => flag === "true")])
+  .optional()
+  .describe("true: the compact form (statuses packed, layout by ETag)");
 
 export const reservationView = z.object({
   reservationId: id,
@@ -87,6 +124,31 @@ export const reservationView = z.object({
   price: money,
   status: z.enum(["held", "paid", "expired", "released"]),
   expiresAt: instant,
+});
+
+/** A layout document (src/venues/snapshot.ts): what a client needs to draw a schedule's seats. */
+export const layoutDocumentSchema = z.object({
+  seatCount: count,
+  categories: z.array(z.object({ name: z.string(), price: money })),
+  sections: z.array(
+    z.object({
+      name: z.string(),
+      rows: z.array(
+        z.object({
+          name: z.string(),
+          first: id.describe("the row's seats are first .. first + count − 1"),
+          count: id,
+          category: z
+            .union([count, z.array(count)])
+            .describe("the index of the row's category, or runs [index, length, …] in seat order"),
+          accessible: z
+            .array(count)
+            .optional()
+            .describe("runs [position, length, …] of accessible seats, positions 1-based in the row"),
+        }),
+      ),
+    }),
+  ),
 });
 
 export const balanceView = z.object({ userId: z.string(), balance: money });

@@ -1,5 +1,35 @@
 // A live copy of one schedule's seat map: a snapshot plus the versioned pushes that follow it.
-import type { SeatStatus, SeatsPush, SeatsView } from "./types.js";
+import type { CompactSeatsView, ResultOf, SeatStatus, SeatsPush, SeatsView } from "./types.js";
+
+/** A schedule's layout document (seats.layout): what a client draws its seats on. */
+export type LayoutDocument = Extract<ResultOf<"seats.layout">, { layout: unknown }>["layout"];
+
+const STATUS_OF_BITS: readonly SeatStatus[] = ["available", "held", "sold", "sold"];
+
+/** The statuses of a compact snapshot (2 bits per seat, base64), one per seat. */
+export function unpackCompactStatuses(view: CompactSeatsView): SeatStatus[] {
+  const bytes = Uint8Array.from(atob(view.statuses), (c) => c.charCodeAt(0));
+  if (bytes.length !== (view.seatCount + 3) >> 2) throw new RangeError("compact statuses do not match seatCount");
+  const status: SeatStatus[] = new Array(view.seatCount);
+  for (let i = 0; i < view.seatCount; i++) status[i] = STATUS_OF_BITS[(bytes[i >> 2]! >> ((i & 3) << 1)) & 3]!;
+  return status;
+}
+
+/** Each seat's price (its category's), from a layout document. */
+export function pricesOf(layout: LayoutDocument): number[] {
+  const price: number[] = new Array(layout.seatCount).fill(0);
+  for (const section of layout.sections) {
+    for (const row of section.rows) {
+      const runs = typeof row.category === "number" ? [row.category, row.count] : row.category;
+      let at = row.first - 1;
+      for (let r = 0; r < runs.length; r += 2) {
+        price.fill(layout.categories[runs[r]!]!.price, at, at + runs[r + 1]!);
+        at += runs[r + 1]!;
+      }
+    }
+  }
+  return price;
+}
 
 export interface SeatChange {
   no: number;
@@ -34,15 +64,27 @@ export class SeatMap {
     return () => this.listeners.delete(listener);
   }
 
-  /** Replaces the map with a snapshot; tells listeners which seats differ from what they had. */
-  applySnapshot(view: SeatsView): void {
+  /**
+   * Replaces the map with a snapshot; tells listeners which seats differ from what they had. A
+   * compact snapshot carries no prices: `layout` (seats.layout of its layoutEtag) gives them.
+   */
+  applySnapshot(view: SeatsView | CompactSeatsView, layout?: LayoutDocument): void {
     const changes: SeatChange[] = [];
-    const status: SeatStatus[] = new Array(view.seats.length);
-    const price: number[] = new Array(view.seats.length);
-    for (const seat of view.seats) {
-      status[seat.no - 1] = seat.status;
-      price[seat.no - 1] = seat.price;
-      if (this.status[seat.no - 1] !== seat.status) changes.push({ no: seat.no, status: seat.status });
+    let status: SeatStatus[];
+    let price: number[];
+    if ("compact" in view) {
+      status = unpackCompactStatuses(view);
+      price = layout === undefined ? this.price : pricesOf(layout);
+    } else {
+      status = new Array(view.seats.length);
+      price = new Array(view.seats.length);
+      for (const seat of view.seats) {
+        status[seat.no - 1] = seat.status;
+        price[seat.no - 1] = seat.price;
+      }
+    }
+    for (let i = 0; i < status.length; i++) {
+      if (this.status[i] !== status[i]) changes.push({ no: i + 1, status: status[i]! });
     }
     this.status = status;
     this.price = price;

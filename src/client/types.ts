@@ -22,7 +22,10 @@ export type SeatsPush = z.output<typeof seatsPush>;
 export type QueuePush = z.output<typeof queuePush>;
 export type ErrorBody = z.output<typeof errorBodySchema>;
 export type SeatStatus = SeatsPush["changes"][number]["status"];
-export type SeatsView = ResultOf<"seats.list">;
+/** seats.list / seats.subscribe: the full map, or with `compact: true` the compact one. */
+export type SeatsSnapshot = ResultOf<"seats.list">;
+export type SeatsView = Extract<SeatsSnapshot, { seats: unknown }>;
+export type CompactSeatsView = Extract<SeatsSnapshot, { compact: true }>;
 export type QueueStatus = ResultOf<"queue.check">;
 export type { ErrorCode };
 
@@ -34,8 +37,16 @@ export const httpRoutes: { [N in HttpOpName]: RouteOf<N> & HttpRoute } = {
   "queue.check": { method: "POST", path: "/v1/queue/check", status: 200 },
   "concerts.list": { method: "GET", path: "/v1/concerts", status: 200 },
   "schedules.list": { method: "GET", path: "/v1/concerts/:concertId/schedules", status: 200 },
-  "seats.list": { method: "GET", path: "/v1/schedules/:scheduleId/seats", status: 200 },
+  "seats.list": { method: "GET", path: "/v1/schedules/:scheduleId/seats", status: 200, query: ["compact"] },
+  "seats.layout": {
+    method: "GET",
+    path: "/v1/schedules/:scheduleId/layout",
+    status: 200,
+    query: ["etag"],
+    cache: "etag",
+  },
   "reservations.create": { method: "POST", path: "/v1/reservations", status: 201 },
+  "reservations.best": { method: "POST", path: "/v1/reservations/best", status: 201 },
   "reservations.get": { method: "GET", path: "/v1/reservations/:reservationId", status: 200 },
   "reservations.list": { method: "GET", path: "/v1/reservations", status: 200, query: ["status"] },
   "reservations.release": { method: "DELETE", path: "/v1/reservations/:reservationId", status: 200 },

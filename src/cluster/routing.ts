@@ -89,7 +89,9 @@ export const ROOM_OF: Readonly<Record<string, PlaceOf>> = {
   "schedules.list": ({ concertId }: { concertId: number }, lookups) => byConcert(concertId, lookups),
   "seats.list": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
   "seats.subscribe": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
+  "seats.layout": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
   "reservations.create": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
+  "reservations.best": ({ scheduleId }: { scheduleId: number }, lookups) => bySchedule(scheduleId, lookups),
   "reservations.release": async ({ reservationId }: { reservationId: number }, lookups) => {
     const row = await lookups.reads.reservationById(reservationId);
     if (row === undefined) throw new ApiError("NOT_FOUND", `reservation ${reservationId} not found`);

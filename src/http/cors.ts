@@ -6,8 +6,9 @@ import { API_HEADERS, type HeaderList } from "./headers.js";
 import { sendJson, statusLine, type TrackedResponse } from "./reply.js";
 
 export const CORS_ALLOWED_METHODS = "GET, HEAD, POST, PATCH, DELETE";
-export const CORS_ALLOWED_HEADERS = "authorization, content-type, idempotency-key, queue-token, x-request-id";
-export const CORS_EXPOSED_HEADERS = "x-request-id, retry-after";
+export const CORS_ALLOWED_HEADERS =
+  "authorization, content-type, idempotency-key, if-none-match, queue-token, x-request-id";
+export const CORS_EXPOSED_HEADERS = "x-request-id, retry-after, etag";
 /** How long a browser may reuse a preflight's answer (Chromium caps it at 2 h). */
 export const CORS_MAX_AGE_SECONDS = 600;
 

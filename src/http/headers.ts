@@ -32,6 +32,11 @@ function list(policy: string, cacheControl: string): HeaderList {
 
 /** API replies (every /v1 answer, errors included), /healthz, /metrics: never stored by any cache. */
 export const API_HEADERS = list(NOTHING_POLICY, "no-store");
+/**
+ * An API reply cached by its ETag (seats.layout): only the caller's own cache may keep it, and it
+ * asks again each time (If-None-Match, answered 304 while the ETag holds).
+ */
+export const API_PRIVATE_REVALIDATE_HEADERS = list(NOTHING_POLICY, "private, no-cache");
 /** The page: its name never changes, so caches must ask again each time (it names the current assets). */
 export const PAGE_HEADERS = list(PAGE_POLICY, "no-cache");
 /** Content-hashed assets: a new build has new names, so a copy may be kept for a year. */

@@ -49,13 +49,13 @@ export function sendJson(
   res: TrackedResponse,
   status: number,
   body: unknown,
-  options: { requestId?: string; closeConnection?: boolean; headers?: HeaderList } = {},
+  options: { requestId?: string; closeConnection?: boolean; headers?: HeaderList; base?: HeaderList } = {},
 ): void {
   if (res.done) return;
   res.done = true;
   const json = encodeOnce(body, "json", JSON.stringify);
   res.cork(() => {
-    writeHeaders(res, status, "application/json", API_HEADERS);
+    writeHeaders(res, status, "application/json", options.base ?? API_HEADERS);
     // Every 429 and 503 says when to retry, whichever path made it (API.md).
     if (status === 429 || status === 503) {
       const retryAfter = retryAfterOf(body);
@@ -79,5 +79,18 @@ export function sendText(
   res.cork(() => {
     writeHeaders(res, status, contentType, headers);
     endWith(res, text);
+  });
+}
+
+/** 304 Not Modified: the caller's copy named by `headers`' ETag is current; no body. */
+export function sendNotModified(res: TrackedResponse, headers: HeaderList, requestId: string): void {
+  if (res.done) return;
+  res.done = true;
+  res.cork(() => {
+    res.writeStatus(statusLine(304));
+    for (const [name, value] of headers) res.writeHeader(name, value);
+    if (res.cors) for (const [name, value] of res.cors) res.writeHeader(name, value);
+    res.writeHeader("x-request-id", requestId);
+    res.endWithoutBody();
   });
 }

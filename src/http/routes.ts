@@ -8,13 +8,16 @@ import { ApiError, errorBody } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { readBody } from "./body.js";
 import { clientAddress } from "./clientAddress.js";
+import { API_PRIVATE_REVALIDATE_HEADERS, type HeaderList } from "./headers.js";
 import { metricsRoute } from "./metricsRoute.js";
-import { sendJson, type TrackedResponse } from "./reply.js";
+import { sendJson, sendNotModified, type TrackedResponse } from "./reply.js";
 
 export interface HttpDeps {
   dispatcher: Dispatcher;
   metrics: Metrics;
   maxBodyBytes: number;
+  /** The body limit of admin ops (ADMIN_MAX_BODY_BYTES), checked once the admin token is. */
+  adminMaxBodyBytes: number;
   bodyTimeoutMs: number;
   /** Bodies received at once over every connection; one more is 503 (each may hold maxBodyBytes). */
   maxInflightBodies: number;
@@ -87,6 +90,9 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
     if (value) params[name] = value;
   }
   if (idempotencyKey) params.idempotencyKey = idempotencyKey;
+  // A conditional GET: the ETag the caller's copy has (an explicit etag query arg wins).
+  const ifNoneMatch = op.http!.cache === "etag" ? entityTag(req.getHeader("if-none-match")) : undefined;
+  if (ifNoneMatch !== undefined && params.etag === undefined) params.etag = ifNoneMatch;
   let releaseBody = () => {};
   res.onAborted(() => {
     res.done = true;
@@ -118,15 +124,21 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
     const args = body instanceof ApiError ? body : { ...body, ...params };
     deps.dispatcher
       .run({ op, args, requestId, ...credentials, admitted, queueToken })
-      .then((reply) => sendJson(res, reply.status, reply.body, { requestId }));
+      .then((reply) =>
+        op.http!.cache === "etag" && reply.status === 200
+          ? sendCached(res, reply.body as CachedBody, requestId, ifNoneMatch !== undefined)
+          : sendJson(res, reply.status, reply.body, { requestId }),
+      );
   };
 
   if (!isPost) {
     run({});
     return;
   }
-  const tooLarge = () => fail(new ApiError("PAYLOAD_TOO_LARGE", `body over ${deps.maxBodyBytes} bytes`), true);
-  if (contentLength > deps.maxBodyBytes) {
+  // An admin's body (a concert with its venues) may be larger; the admin token was checked above.
+  const maxBodyBytes = op.gate === "admin" ? deps.adminMaxBodyBytes : deps.maxBodyBytes;
+  const tooLarge = () => fail(new ApiError("PAYLOAD_TOO_LARGE", `body over ${maxBodyBytes} bytes`), true);
+  if (contentLength > maxBodyBytes) {
     tooLarge();
     return;
   }
@@ -143,7 +155,7 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
   };
   readBody(
     res,
-    { maxBytes: deps.maxBodyBytes, timeoutMs: deps.bodyTimeoutMs },
+    { maxBytes: maxBodyBytes, timeoutMs: deps.bodyTimeoutMs },
     (raw) => {
       releaseBody();
       if (raw.length === 0) return run({});
@@ -164,4 +176,27 @@ function handleOp(op: Op, res: TrackedResponse, req: HttpRequest, deps: HttpDeps
     },
     () => releaseBody(),
   );
+}
+
+/** The body of an op cached by ETag (HttpRoute.cache). */
+interface CachedBody {
+  etag: string;
+  notModified?: true;
+}
+
+/**
+ * A reply of an op cached by ETag: its ETag and Cache-Control (private, no-cache) headers, and a
+ * 304 without a body when the caller's If-None-Match named the current ETag.
+ */
+function sendCached(res: TrackedResponse, body: CachedBody, requestId: string, conditional: boolean): void {
+  const headers: HeaderList = [...API_PRIVATE_REVALIDATE_HEADERS, ["etag", `"${body.etag}"`]];
+  if (body.notModified === true && conditional) sendNotModified(res, headers, requestId);
+  else sendJson(res, 200, body, { requestId, base: headers });
+}
+
+/** The first entity tag of an If-None-Match header, without W/ and quotes; undefined when absent or `*`. */
+export function entityTag(header: string): string | undefined {
+  const first = header.split(",")[0]?.trim().replace(/^W\//, "") ?? "";
+  const tag = first.startsWith('"') && first.endsWith('"') && first.length >= 2 ? first.slice(1, -1) : first;
+  return tag === "" || tag === "*" || tag.length > 200 ? undefined : tag;
 }

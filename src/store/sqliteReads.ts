@@ -37,8 +37,9 @@ export class SqliteReads implements StoreReads {
       allConcerts: prepare("SELECT id, title, time_zone AS timeZone FROM concerts ORDER BY id"),
       concertCount: prepare("SELECT COUNT(*) AS n FROM concerts"),
       allSchedules: prepare(
-        "SELECT id, concert_id AS concertId, starts_at AS startsAt, seat_count AS seatCount, price FROM schedules ORDER BY id",
+        "SELECT id, concert_id AS concertId, starts_at AS startsAt, seat_count AS seatCount, price, venue FROM schedules ORDER BY id",
       ),
+      allVenues: prepare("SELECT etag, layout FROM venues"),
       // The unique partial index holds exactly the live rows: scan it, not the whole history.
       liveReservations: prepare(
         `SELECT ${RESERVATION_COLUMNS} FROM reservations INDEXED BY reservations_one_live_per_seat
@@ -99,6 +100,7 @@ export class SqliteReads implements StoreReads {
     return {
       concerts: s.allConcerts.all() as StartupState["concerts"],
       schedules: s.allSchedules.all() as StartupState["schedules"],
+      venues: s.allVenues.all() as StartupState["venues"],
       liveReservations: s.liveReservations.all() as ReservationRow[],
       balances: s.allBalances.all() as StartupState["balances"],
       queueTokens: s.allQueueTokens.all() as QueueTokenRow[],

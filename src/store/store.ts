@@ -17,7 +17,16 @@ export interface ScheduleRow {
   concertId: number;
   startsAt: string;
   seatCount: number;
+  /** Without a venue, every seat's price; with one, its lowest category's. */
   price: number;
+  /** The ETag of the schedule's venue layout (a row of `venues`), or null: one row of seatCount seats. */
+  venue: string | null;
+}
+
+/** A venue layout as stored: its layout document's JSON, under that document's ETag (src/venues/snapshot.ts). */
+export interface VenueRow {
+  etag: string;
+  layout: string;
 }
 
 export interface ReservationRow {
@@ -88,6 +97,8 @@ export interface MaxIds {
 export interface StartupState {
   concerts: ConcertRow[];
   schedules: ScheduleRow[];
+  /** The venue layouts those schedules refer to. */
+  venues: VenueRow[];
   /** Held and paid reservations (held ones with their absolute expiresAt). */
   liveReservations: ReservationRow[];
   balances: { id: string; balance: number }[];
@@ -169,7 +180,12 @@ export class Store {
   }
 
   insertSchedule(s: ScheduleRow): void {
-    this.recorded.push(["insertSchedule", s.id, s.concertId, s.startsAt, s.seatCount, s.price]);
+    this.recorded.push(["insertSchedule", s.id, s.concertId, s.startsAt, s.seatCount, s.price, s.venue]);
+  }
+
+  /** A venue layout, unless one with its ETag (so the same content) is stored already. */
+  insertVenue(v: VenueRow): void {
+    this.recorded.push(["insertVenue", v.etag, v.layout]);
   }
 
   /** A new reservation, status held. */

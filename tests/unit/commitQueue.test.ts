@@ -130,7 +130,14 @@ describe.each([
     const doomed = Promise.allSettled([
       commits.commit(charge("rolled-back", 5)),
       commits.commit(() =>
-        store.insertSchedule({ id: 1, concertId: 999, startsAt: "2030-01-01T00:00:00.000Z", seatCount: 1, price: 1 }),
+        store.insertSchedule({
+          id: 1,
+          concertId: 999,
+          startsAt: "2030-01-01T00:00:00.000Z",
+          seatCount: 1,
+          price: 1,
+          venue: null,
+        }),
       ),
     ]);
     await nextTurn();

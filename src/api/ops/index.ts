@@ -11,11 +11,13 @@ import { onSaleGet } from "./onsale.get.js";
 import { onSalesList } from "./onsales.list.js";
 import { paymentsCreate } from "./payments.create.js";
 import { queueCheck } from "./queue.check.js";
+import { reservationsBest } from "./reservations.best.js";
 import { reservationsCreate } from "./reservations.create.js";
 import { reservationsGet } from "./reservations.get.js";
 import { reservationsList } from "./reservations.list.js";
 import { reservationsRelease } from "./reservations.release.js";
 import { schedulesList } from "./schedules.list.js";
+import { seatsLayout } from "./seats.layout.js";
 import { seatsList } from "./seats.list.js";
 import { seatsSubscribe, seatsUnsubscribe } from "./seats.subscribe.js";
 
@@ -24,9 +26,11 @@ const table = [
   concertsList,
   schedulesList,
   seatsList,
+  seatsLayout,
   seatsSubscribe,
   seatsUnsubscribe,
   reservationsCreate,
+  reservationsBest,
   reservationsGet,
   reservationsList,
   reservationsRelease,

@@ -10,6 +10,7 @@ import * as onsales from "./007-onsales.js";
 import * as moneyInTheLedger from "./008-money-in-the-ledger.js";
 import * as leases from "./009-leases.js";
 import * as idSequences from "./010-id-sequences.js";
+import * as venues from "./011-venues.js";
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   moneyInTheLedger,
   leases,
   idSequences,
+  venues,
 ].map((migration, index) => ({ version: index + 1, sqlite: migration.up, postgres: migration.postgres }));

@@ -20,7 +20,10 @@ const RESERVATION_COLUMNS = `id, user_id AS "userId", schedule_id AS "scheduleId
   status, expires_at AS "expiresAt", created_at AS "createdAt", payment_id AS "paymentId"`;
 
 const CONCERT_COLUMNS = `id, title, time_zone AS "timeZone"`;
-const SCHEDULE_COLUMNS = `id, concert_id AS "concertId", starts_at AS "startsAt", seat_count AS "seatCount", price`;
+const SCHEDULE_COLUMNS = `id, concert_id AS "concertId", starts_at AS "startsAt", seat_count AS "seatCount", price, venue`;
+/** The layouts of the schedules a WHERE over `schedules` selects. */
+const venuesOf = (schedulesWhere: string) =>
+  `SELECT etag, layout FROM venues WHERE etag IN (SELECT venue FROM schedules WHERE ${schedulesWhere})`;
 const ONSALE_COLUMNS = `concert_id AS "concertId", opens_at AS "opensAt", active_max AS "activeMax", paused, seed,
   commitment, drawn_at AS "drawnAt"`;
 
@@ -56,31 +59,34 @@ export class PostgresReads implements StoreReads {
     const schedulesIn = `concert_id IN (SELECT id FROM concerts WHERE ${concertsIn})`;
     return this.sql.begin("isolation level repeatable read read only", async (tx) => {
       const rows = <T>(query: string) => tx.unsafe(query) as unknown as Promise<T[]>;
-      const [concerts, schedules, liveReservations, balances, queueTokens, onSales, [maxIds]] = await Promise.all([
-        rows<StartupState["concerts"][number]>(
-          `SELECT ${CONCERT_COLUMNS} FROM concerts WHERE ${concertsIn} ORDER BY id`,
-        ),
-        rows<StartupState["schedules"][number]>(
-          `SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE ${schedulesIn} ORDER BY id`,
-        ),
-        rows<ReservationRow>(
-          `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE status IN ('held', 'paid')
+      const [concerts, schedules, venues, liveReservations, balances, queueTokens, onSales, [maxIds]] =
+        await Promise.all([
+          rows<StartupState["concerts"][number]>(
+            `SELECT ${CONCERT_COLUMNS} FROM concerts WHERE ${concertsIn} ORDER BY id`,
+          ),
+          rows<StartupState["schedules"][number]>(
+            `SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE ${schedulesIn} ORDER BY id`,
+          ),
+          rows<StartupState["venues"][number]>(venuesOf(schedulesIn)),
+          rows<ReservationRow>(
+            `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE status IN ('held', 'paid')
            ${scoped ? `AND schedule_id IN (SELECT id FROM schedules WHERE ${schedulesIn})` : ""}`,
-        ),
-        scoped ? Promise.resolve([]) : rows<StartupState["balances"][number]>("SELECT id, balance FROM users"),
-        rows<QueueTokenRow>(
-          `SELECT token, room, user_id AS "userId", seq, status, draw_key AS "drawKey", joined_at AS "joinedAt",
+          ),
+          scoped ? Promise.resolve([]) : rows<StartupState["balances"][number]>("SELECT id, balance FROM users"),
+          rows<QueueTokenRow>(
+            `SELECT token, room, user_id AS "userId", seq, status, draw_key AS "drawKey", joined_at AS "joinedAt",
              last_seen_at AS "lastSeenAt", activated_at AS "activatedAt", expires_at AS "expiresAt"
            FROM queue_tokens ${scoped ? `WHERE room = ${room}` : ""} ORDER BY seq`,
-        ),
-        rows<Omit<OnSaleRow, "paused"> & { paused: number }>(
-          `SELECT ${ONSALE_COLUMNS} FROM onsales ${scoped ? `WHERE concert_id = ${room}` : ""}`,
-        ),
-        scoped ? Promise.resolve([{ concert: 0, schedule: 0, reservation: 0, payment: 0 }]) : rows<MaxIds>(MAX_IDS),
-      ]);
+          ),
+          rows<Omit<OnSaleRow, "paused"> & { paused: number }>(
+            `SELECT ${ONSALE_COLUMNS} FROM onsales ${scoped ? `WHERE concert_id = ${room}` : ""}`,
+          ),
+          scoped ? Promise.resolve([{ concert: 0, schedule: 0, reservation: 0, payment: 0 }]) : rows<MaxIds>(MAX_IDS),
+        ]);
       return {
         concerts: [...concerts],
         schedules: [...schedules],
+        venues: [...venues],
         liveReservations: [...liveReservations],
         balances: [...balances],
         queueTokens: [...queueTokens],
@@ -107,13 +113,14 @@ export class PostgresReads implements StoreReads {
   /** One concert with its schedules and on-sale, and the held and paid reservations of its schedules (undefined if it does not exist). */
   async concertState(
     concertId: number,
-  ): Promise<Pick<StartupState, "concerts" | "schedules" | "onSales" | "liveReservations"> | undefined> {
-    const [concerts, schedules, onSales, liveReservations] = await Promise.all([
+  ): Promise<Pick<StartupState, "concerts" | "schedules" | "venues" | "onSales" | "liveReservations"> | undefined> {
+    const [concerts, schedules, venues, onSales, liveReservations] = await Promise.all([
       this.rows<StartupState["concerts"][number]>(`SELECT ${CONCERT_COLUMNS} FROM concerts WHERE id = $1`, [concertId]),
       this.rows<StartupState["schedules"][number]>(
         `SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE concert_id = $1 ORDER BY id`,
         [concertId],
       ),
+      this.rows<StartupState["venues"][number]>(venuesOf("concert_id = $1"), [concertId]),
       this.rows<Omit<OnSaleRow, "paused"> & { paused: number }>(
         `SELECT ${ONSALE_COLUMNS} FROM onsales WHERE concert_id = $1`,
         [concertId],
@@ -128,6 +135,7 @@ export class PostgresReads implements StoreReads {
     return {
       concerts: [...concerts],
       schedules: [...schedules],
+      venues: [...venues],
       onSales: onSales.map((row) => ({ ...row, paused: row.paused === 1 })),
       liveReservations: [...liveReservations],
     };
