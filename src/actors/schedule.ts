@@ -14,24 +14,8 @@ import { immutable } from "../immutable.js";
 import type { ScheduleRow } from "../store/store.js";
 import { type BestAvailableFilter, bestAvailable } from "../venues/bestAvailable.js";
 import type { SeatLayout } from "../venues/layout.js";
+import { type SeatPlace, type SeatsView, seatPlaces, seatsViewOf } from "../venues/seatsView.js";
 import { type CompactSeats, compactSeats, type LayoutDocument, layoutDocument } from "../venues/snapshot.js";
-
-/** Where a seat of a venue is, what it costs; absent for a schedule without a venue. */
-export interface SeatPlace {
-  section: string;
-  row: string;
-  label: string;
-  category: string;
-  accessible: boolean;
-}
-
-export type SeatView = { no: number; price: number; status: SeatStatusName } & Partial<SeatPlace>;
-
-export interface SeatsView {
-  scheduleId: number;
-  version: number;
-  seats: SeatView[];
-}
 
 /** seats.list with `compact`: statuses packed 2 bits per seat (base64), drawn on the layout named by its ETag. */
 export type CompactSeatsView = Omit<CompactSeats, "statuses"> & { compact: true; statuses: string };
@@ -54,14 +38,10 @@ export class ScheduleActor {
   readonly startsAt: string;
   /** Sections, rows, categories and accessible seats; one unnamed row for a schedule without a venue. */
   readonly layout: SeatLayout;
-  /** Whether seats carry their place (section, row, label, category, accessible) in views. */
-  readonly hasVenue: boolean;
   private readonly machine: Actor<typeof scheduleMachine>;
   private flushTimer: NodeJS.Timeout | null = null;
   private cachedView: SeatsView | null = null;
   private cachedCompact: CompactSeatsView | null = null;
-  /** Each seat's place, made at the first view of a schedule with a venue (they never change). */
-  private places: SeatPlace[] | null = null;
 
   constructor(
     row: ScheduleRow,
@@ -76,7 +56,6 @@ export class ScheduleActor {
     this.concertId = row.concertId;
     this.startsAt = row.startsAt;
     this.layout = layout;
-    this.hasVenue = row.venue !== null;
     this.machine = createActor(scheduleMachine, {
       input: { scheduleId: row.id, seats, firstVersion: hooks.firstVersion ?? 0 },
     });
@@ -119,7 +98,7 @@ export class ScheduleActor {
 
   /** Where seat `seatNo` is, for a schedule with a venue; undefined without one. */
   placeOf(seatNo: number): SeatPlace | undefined {
-    return this.hasVenue ? this.seatPlaces()[seatNo - 1] : undefined;
+    return seatPlaces(this.layout)?.[seatNo - 1];
   }
 
   /** The index of the category named `name`, or undefined when this schedule has none of that name. */
@@ -140,13 +119,7 @@ export class ScheduleActor {
   view(): SeatsView {
     if (this.cachedView) return this.cachedView;
     const { seats, version } = this.context;
-    const list = new Array(seats.length);
-    const places = this.hasVenue ? this.seatPlaces() : null;
-    for (let i = 0; i < seats.length; i++) {
-      const seat = { no: i + 1, price: this.priceOf(i + 1), status: SEAT_STATUS_NAMES[seats[i]!] };
-      list[i] = places === null ? seat : { ...seat, ...places[i] };
-    }
-    this.cachedView = immutable({ scheduleId: this.id, version, seats: list });
+    this.cachedView = immutable(seatsViewOf(this.id, version, this.layout, seats));
     return this.cachedView;
   }
 
@@ -163,28 +136,6 @@ export class ScheduleActor {
   /** The layout document clients draw the seats on, and its ETag. */
   layoutDocument(): { etag: string; document: LayoutDocument } {
     return layoutDocument(this.layout);
-  }
-
-  private seatPlaces(): SeatPlace[] {
-    if (this.places) return this.places;
-    const { layout } = this;
-    const places = new Array<SeatPlace>(layout.seatCount);
-    for (const section of layout.sections) {
-      for (const row of section.rows) {
-        for (let k = 1; k <= row.count; k++) {
-          const no = row.first + k - 1;
-          places[no - 1] = {
-            section: section.name,
-            row: row.name,
-            label: `${row.name}-${k}`,
-            category: layout.categories[layout.category[no - 1]!]!.name,
-            accessible: layout.accessible[no - 1] === 1,
-          };
-        }
-      }
-    }
-    this.places = places;
-    return places;
   }
 
   /** available -> held (the caller checked `isAvailable` in the same turn). */

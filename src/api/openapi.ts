@@ -11,6 +11,14 @@ import { errorBodySchema } from "./pushSchemas.js";
 const ERROR_REF = { $ref: "#/components/schemas/Error" };
 const REQUEST_ID = { $ref: "#/components/headers/X-Request-Id" };
 const RETRY_AFTER = { $ref: "#/components/headers/Retry-After" };
+/** The headers of a reply cached by its ETag (HttpRoute.cache). */
+const CACHED_HEADERS = {
+  ETag: { description: "the version of this body, for If-None-Match", schema: { type: "string" } },
+  "Cache-Control": {
+    description: "only the caller's own cache may keep it, asking again each time",
+    schema: { type: "string", const: "private, no-cache" },
+  },
+};
 
 const TAGS = [
   { name: "queue", description: "the waiting room: a queue token, admitted into the active set in turn" },
@@ -223,6 +231,17 @@ function operation(op: Op): object {
     description: "the request's id in the server's log and in the reply's X-Request-Id (up to 64 characters)",
     schema: { type: "string", maxLength: 64 },
   });
+  const cached = route.cache === "etag";
+  if (cached) {
+    parameters.push({
+      name: "If-None-Match",
+      in: "header",
+      required: false,
+      description: "the ETag of the caller's copy: 304 without a body while it is current",
+      schema: { type: "string" },
+    });
+  }
+  const successHeaders: Record<string, object> = { "X-Request-Id": REQUEST_ID, ...(cached ? CACHED_HEADERS : {}) };
   const websocketOp = op.gate !== "admin" && op.name !== "dev.login";
   const result: Record<string, unknown> = {
     operationId: op.name,
@@ -232,11 +251,15 @@ function operation(op: Op): object {
     security: SECURITY[op.gate],
     parameters,
     responses: {
-      [String(route.status)]: {
-        description: "success",
-        headers: { "X-Request-Id": REQUEST_ID },
-        content: json(op.result),
-      },
+      [String(route.status)]: { description: "success", headers: successHeaders, content: json(op.result) },
+      ...(cached
+        ? {
+            "304": {
+              description: "not modified: the If-None-Match ETag names the current version",
+              headers: successHeaders,
+            },
+          }
+        : {}),
       ...errorResponses(errorCodesOf(op, "http"), true),
     },
   };

@@ -10,13 +10,18 @@
 // - every other op runs here, against PostgreSQL (gatewayOps.ts).
 // A room nobody serves (moving, its owner dead, NATS down) is 503 UNAVAILABLE with Retry-After,
 // never a guess: the owner itself refuses a request for a room it no longer serves.
+import { LRUCache } from "lru-cache";
 import { restoreConcerts } from "../actors/index.js";
+import type { CompactSeatsView } from "../actors/schedule.js";
 import { parseArgs, type Router, runOp } from "../api/dispatch.js";
 import type { Op, OpContext, Session } from "../api/op.js";
 import { opsByName } from "../api/ops/index.js";
 import type { Config } from "../config.js";
 import { ApiError } from "../errors.js";
 import type { PostgresReads } from "../store/postgres/reads.js";
+import type { SeatLayout } from "../venues/layout.js";
+import { seatsViewOf } from "../venues/seatsView.js";
+import { type LayoutDocument, layoutDocument, layoutFromDocument, unpackStatuses } from "../venues/snapshot.js";
 import type { Bus } from "./bus.js";
 import { type Directory, SITE_ROOM } from "./directory.js";
 import type { Followers } from "./followers.js";
@@ -102,6 +107,9 @@ export const ROOM_OF: Readonly<Record<string, PlaceOf>> = {
   "admin.onsale.update": ({ concertId }: { concertId: number }, lookups) => byConcert(concertId, lookups),
 };
 
+/** Ops answering a seat-map snapshot: sent to another node compact, rebuilt full here when asked full. */
+const SNAPSHOT_OPS: ReadonlySet<string> = new Set(["seats.list", "seats.subscribe"]);
+
 /** [active] ops about no concert: the gate at the owner of the token's room, the op here. */
 export const GATED_HERE: ReadonlySet<string> = new Set(["concerts.list"]);
 
@@ -122,6 +130,8 @@ export interface RoutingDeps {
 export class Routing {
   /** Concerts being read into a room's actors (ensureConcert), by room, epoch and concert. */
   private readonly loading = new Map<string, Promise<void>>();
+  /** Seat layouts by ETag, to rebuild full seat maps from compact ones (a 100,000-seat layout with its places is about 10 MB). */
+  private readonly layouts = new LRUCache<string, SeatLayout>({ max: 16 });
   /** The ops that run here, by name: every op of the table not in ROOM_OF (set once, after the services that need this router). */
   private nodeOps: ReadonlyMap<string, NodeOp> = new Map();
 
@@ -197,6 +207,8 @@ export class Routing {
   private async forward(op: Op, args: unknown, context: OpContext): Promise<unknown> {
     const { gateway } = this.deps;
     const { room, concertId } = await ROOM_OF[op.name]!(args as never, this.deps);
+    // A full seat map from another node travels compact and is rebuilt here (expandSeats).
+    const expand = SNAPSHOT_OPS.has(op.name) && (args as { compact?: boolean }).compact !== true && !this.owns(room);
     const info = gateway.describe(context.session);
     // The schedule's diffs reach this node before the owner takes the snapshot.
     const prepared =
@@ -204,21 +216,61 @@ export class Routing {
         ? await gateway.prepareSeats((args as { scheduleId: number }).scheduleId)
         : undefined;
     try {
-      const answer = await this.requestRoom<OpAnswer>(room, {
-        kind: "op",
-        op: op.name,
-        args,
+      const request = {
+        kind: "op" as const,
         concertId,
         userId: context.userId,
         queueToken: context.queueToken,
         address: context.address(),
         session: info === undefined ? undefined : { ...info, node: gateway.id },
+      };
+      const answer = await this.requestRoom<OpAnswer>(room, {
+        ...request,
+        op: op.name,
+        args: expand ? { ...(args as object), compact: true } : args,
       });
       gateway.apply(context.session, answer.effects);
-      return answer.data;
+      if (!expand) return answer.data;
+      const compact = answer.data as CompactSeatsView;
+      const layout = await this.layoutOf(compact, (etag) =>
+        this.requestRoom<OpAnswer>(room, {
+          ...request,
+          session: undefined,
+          op: "seats.layout",
+          args: { scheduleId: compact.scheduleId, etag },
+        }),
+      );
+      const statuses = unpackStatuses(Buffer.from(compact.statuses, "base64"), compact.seatCount);
+      return seatsViewOf(compact.scheduleId, compact.version, layout, statuses);
     } finally {
       prepared?.();
     }
+  }
+
+  private owns(room: number): boolean {
+    return this.deps.rooms.get(room) !== undefined;
+  }
+
+  /**
+   * The layout a compact snapshot names, from this node's cache or else from the owner. A full
+   * seat map of a large schedule passes NATS's payload limit (1 MB by default; 100,000 seats are
+   * about 2.5 MB even without places), its compact form and layout do not, and layouts are
+   * immutable under their ETag, so each crosses once.
+   */
+  private async layoutOf(
+    compact: CompactSeatsView,
+    fetch: (etag: string | undefined) => Promise<OpAnswer>,
+  ): Promise<SeatLayout> {
+    const cached = this.layouts.get(compact.layoutEtag);
+    if (cached !== undefined) return cached;
+    const answer = (await fetch(undefined)).data as { etag: string; layout: LayoutDocument };
+    const layout = layoutFromDocument(answer.layout);
+    // The layout's ETag is its content's hash: what came is what the snapshot was drawn on.
+    if (answer.etag !== compact.layoutEtag || layoutDocument(layout).etag !== answer.etag) {
+      throw new ApiError("UNAVAILABLE", `schedule ${compact.scheduleId} changed its layout meanwhile; retry`, 1);
+    }
+    this.layouts.set(answer.etag, layout);
+    return layout;
   }
 
   /** The gate of an [active] op about no concert: one of the caller's tokens is active in its room. */

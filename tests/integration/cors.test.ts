@@ -97,7 +97,7 @@ describe("with CORS_ORIGINS", () => {
         expect(reply.status, what).toBe(status);
         expect(reply.headers["access-control-allow-origin"], what).toEqual([origin]);
         expect(reply.headers.vary, what).toEqual(["Origin"]);
-        expect(header(reply, "access-control-expose-headers"), what).toBe("x-request-id, retry-after");
+        expect(header(reply, "access-control-expose-headers"), what).toBe("x-request-id, retry-after, etag");
       }
     }
   });
@@ -137,7 +137,7 @@ describe("with CORS_ORIGINS", () => {
     expect(header(ok, "access-control-allow-origin")).toBe(MOBILE);
     expect(header(ok, "access-control-allow-methods")).toBe("GET, HEAD, POST, PATCH, DELETE");
     expect(header(ok, "access-control-allow-headers")).toBe(
-      "authorization, content-type, idempotency-key, queue-token, x-request-id",
+      "authorization, content-type, idempotency-key, if-none-match, queue-token, x-request-id",
     );
     expect(Number(header(ok, "access-control-max-age"))).toBeGreaterThan(0);
     expect(header(ok, "vary")).toBe("Origin");

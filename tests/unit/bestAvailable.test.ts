@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bestAvailable } from "../../src/venues/bestAvailable.js";
 import { type SeatLayout, singleRowLayout } from "../../src/venues/layout.js";
+import { type Candidate, oracle } from "../helpers/venues.js";
 
 const FREE = 0;
 const HELD = 1;
@@ -147,62 +148,6 @@ describe("bestAvailable, by hand", () => {
     expect(bestAvailable(singleRowLayout(2000, 100), seats, 4)).toEqual([999, 1000, 1001, 1002]);
   });
 });
-
-// ---- The oracle: every block of every row, sorted by the four criteria, written plainly. ----
-
-interface Candidate {
-  seatNos: number[];
-  strands: boolean;
-  rowIndex: number;
-  twiceDistance: number;
-  start: number;
-  rowFirst: number;
-  rowLast: number;
-}
-
-function oracle(
-  layout: SeatLayout,
-  seats: Uint8Array,
-  count: number,
-  filter: { category?: number; accessible?: boolean },
-): Candidate[] {
-  const candidates: Candidate[] = [];
-  const rows = layout.sections.flatMap((section) => section.rows);
-  rows.forEach((row, rowIndex) => {
-    const rowLast = row.first + row.count - 1;
-    const free = (seatNo: number) => seatNo >= row.first && seatNo <= rowLast && seats[seatNo - 1] === FREE;
-    const ok = (seatNo: number) =>
-      free(seatNo) &&
-      (filter.category === undefined || layout.category[seatNo - 1] === filter.category) &&
-      (filter.accessible !== true || layout.accessible[seatNo - 1] === 1);
-    for (let start = row.first; start + count - 1 <= rowLast; start++) {
-      const seatNos = Array.from({ length: count }, (_, i) => start + i);
-      if (!seatNos.every(ok)) continue;
-      let freeLeft = 0;
-      while (free(start - 1 - freeLeft)) freeLeft++;
-      let freeRight = 0;
-      while (free(start + count + freeRight)) freeRight++;
-      const blockCentre = start + (count - 1) / 2;
-      const rowCentre = row.first + (row.count - 1) / 2;
-      candidates.push({
-        seatNos,
-        strands: freeLeft === 1 || freeRight === 1,
-        rowIndex,
-        twiceDistance: 2 * Math.abs(blockCentre - rowCentre),
-        start,
-        rowFirst: row.first,
-        rowLast,
-      });
-    }
-  });
-  return candidates.sort(
-    (a, b) =>
-      Number(a.strands) - Number(b.strands) ||
-      a.rowIndex - b.rowIndex ||
-      a.twiceDistance - b.twiceDistance ||
-      a.start - b.start,
-  );
-}
 
 interface Case {
   layout: SeatLayout;
