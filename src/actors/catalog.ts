@@ -11,7 +11,10 @@ import type { IdSource } from "./ids.js";
 import type { ScheduleActor } from "./schedule.js";
 
 /** A new schedule: one row of `seatCount` seats at `price`, or laid out in a venue. */
-export type NewSchedule = { startsAt: string } & ({ seatCount: number; price: number } | { venue: SeatLayout });
+export type NewSchedule = { startsAt: string; timeZone?: string } & (
+  | { seatCount: number; price: number }
+  | { venue: SeatLayout }
+);
 
 export interface NewConcert {
   title: string;
@@ -187,7 +190,7 @@ export function newConcertRows(
   const venues: VenueRow[] = [];
   const layouts = new Map<string, SeatLayout>();
   const schedules: ScheduleRow[] = input.schedules.map((s) => {
-    const row = { id: ids.schedule.next(), concertId: concert.id, startsAt: s.startsAt };
+    const row = { id: ids.schedule.next(), concertId: concert.id, startsAt: s.startsAt, timeZone: s.timeZone ?? null };
     if (!("venue" in s)) return { ...row, seatCount: s.seatCount, price: s.price, venue: null };
     const { etag, document } = layoutDocument(s.venue);
     if (!layouts.has(etag)) {

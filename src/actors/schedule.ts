@@ -36,6 +36,8 @@ export class ScheduleActor {
   readonly id: number;
   readonly concertId: number;
   readonly startsAt: string;
+  /** Its own IANA time zone, or null: its concert's. */
+  readonly timeZone: string | null;
   /** Sections, rows, categories and accessible seats; one unnamed row for a schedule without a venue. */
   readonly layout: SeatLayout;
   private readonly machine: Actor<typeof scheduleMachine>;
@@ -55,6 +57,7 @@ export class ScheduleActor {
     this.id = row.id;
     this.concertId = row.concertId;
     this.startsAt = row.startsAt;
+    this.timeZone = row.timeZone;
     this.layout = layout;
     this.machine = createActor(scheduleMachine, {
       input: { scheduleId: row.id, seats, firstVersion: hooks.firstVersion ?? 0 },

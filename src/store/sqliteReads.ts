@@ -37,7 +37,8 @@ export class SqliteReads implements StoreReads {
       allConcerts: prepare("SELECT id, title, time_zone AS timeZone FROM concerts ORDER BY id"),
       concertCount: prepare("SELECT COUNT(*) AS n FROM concerts"),
       allSchedules: prepare(
-        "SELECT id, concert_id AS concertId, starts_at AS startsAt, seat_count AS seatCount, price, venue FROM schedules ORDER BY id",
+        `SELECT id, concert_id AS concertId, starts_at AS startsAt, seat_count AS seatCount, price, venue,
+          time_zone AS timeZone FROM schedules ORDER BY id`,
       ),
       allVenues: prepare("SELECT etag, layout FROM venues"),
       // The unique partial index holds exactly the live rows: scan it, not the whole history.

@@ -21,6 +21,8 @@ export interface ScheduleRow {
   price: number;
   /** The ETag of the schedule's venue layout (a row of `venues`), or null: one row of seatCount seats. */
   venue: string | null;
+  /** The schedule's own IANA time zone, or null: its concert's. */
+  timeZone: string | null;
 }
 
 /** A venue layout as stored: its layout document's JSON, under that document's ETag (src/venues/snapshot.ts). */
@@ -180,7 +182,7 @@ export class Store {
   }
 
   insertSchedule(s: ScheduleRow): void {
-    this.recorded.push(["insertSchedule", s.id, s.concertId, s.startsAt, s.seatCount, s.price, s.venue]);
+    this.recorded.push(["insertSchedule", s.id, s.concertId, s.startsAt, s.seatCount, s.price, s.venue, s.timeZone]);
   }
 
   /** A venue layout, unless one with its ETag (so the same content) is stored already. */

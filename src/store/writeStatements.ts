@@ -14,7 +14,7 @@ const LEDGER_INSERT = "INSERT INTO ledger (user_id, amount, kind, payment_id, cr
 export const WRITE_SQL = {
   insertConcert: "INSERT INTO concerts (id, title, time_zone, created_at) VALUES (?, ?, ?, ?)",
   insertSchedule:
-    "INSERT INTO schedules (id, concert_id, starts_at, seat_count, price, venue) VALUES (?, ?, ?, ?, ?, ?)",
+    "INSERT INTO schedules (id, concert_id, starts_at, seat_count, price, venue, time_zone) VALUES (?, ?, ?, ?, ?, ?, ?)",
   // Content-addressed: a layout already stored under this ETag is the same layout.
   insertVenue: "INSERT INTO venues (etag, layout) VALUES (?, ?) ON CONFLICT (etag) DO NOTHING",
   insertReservation: `INSERT INTO reservations (id, user_id, schedule_id, seat_no, price, status, expires_at, created_at)

@@ -246,6 +246,33 @@ describe("venues in the core", () => {
     expect(mine.reservations).toHaveLength(6);
   });
 
+  it("a date may have its own time zone; schedules.list gives each date's, its concert's by default", async () => {
+    const created = await core.ok(
+      "admin.concerts.create",
+      {
+        title: "Two cities",
+        timeZone: "Asia/Seoul",
+        schedules: [
+          { startsAt: STARTS, seatCount: 2, price: 10 },
+          { startsAt: STARTS, seatCount: 2, price: 10, timeZone: "Asia/Tokyo" },
+        ],
+      },
+      { admin: true },
+    );
+    const listed = await as("u-zone", "schedules.list", { concertId: created.id });
+    expect(listed.body.schedules.map((s: { timeZone: string }) => s.timeZone)).toEqual(["Asia/Seoul", "Asia/Tokyo"]);
+    const bad = await core.call(
+      "admin.concerts.create",
+      { title: "Nowhere", schedules: [{ startsAt: STARTS, seatCount: 2, price: 10, timeZone: "Mars/Olympus" }] },
+      { admin: true },
+    );
+    expect(codeOf(bad)).toBe("INVALID_ARGUMENT");
+    core = await core.restart();
+    tokens.clear();
+    const again = await as("u-zone", "schedules.list", { concertId: created.id });
+    expect(again.body.schedules[1].timeZone).toBe("Asia/Tokyo");
+  });
+
   it("a schedule without a venue is one row labelled by seat numbers", async () => {
     const created = await core.ok(
       "admin.concerts.create",

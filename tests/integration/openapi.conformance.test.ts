@@ -26,6 +26,7 @@ interface CallOptions {
   body?: unknown;
   rawBody?: string;
   idempotencyKey?: string;
+  headers?: Record<string, string>;
 }
 
 const samples: Sample[] = [];
@@ -42,7 +43,7 @@ const ADMIN = "admin";
 async function call(server: TestServer, name: string, what: string, options: CallOptions = {}): Promise<HttpReply> {
   const op = opsByName.get(name)!;
   const path = op.http!.path.replace(/:([A-Za-z]+)/g, (_m, param: string) => String(options.params?.[param] ?? 1));
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.authorization) headers.authorization = options.authorization;
   else if (options.user === ADMIN) Object.assign(headers, adminHeaders(server));
   else if (options.user) headers.authorization = `Bearer ${userJwt(options.user)}`;
@@ -107,6 +108,8 @@ beforeAll(async () => {
         "schedules.list": { params: { concertId: concert.id } },
         "seats.list": { params: { scheduleId } },
         "reservations.create": { body: { scheduleId, seatNo: 1 } },
+        "reservations.best": { body: { scheduleId, count: 1 } },
+        "seats.layout": { params: { scheduleId } },
         "reservations.get": { params: { reservationId: 1 } },
         "reservations.release": { params: { reservationId: 1 } },
         "payments.create": { body: { reservationIds: [1] } },
@@ -244,6 +247,27 @@ describe("HTTP replies are declared in /openapi.json", () => {
     });
     await call(s, "payments.create", "paid already", { user: "fan", body: { reservationIds: [mine] } });
     await call(s, "reservations.release", "paid already", { user: "fan", params: { reservationId: mine } });
+    const best = (what: string, body: Record<string, unknown>) =>
+      call(s, "reservations.best", what, { user: "fan", queueToken: fan, body: { scheduleId: 1, ...body } });
+    await best("over the hold limit", { count: 1 });
+    await best("a count over MAX_HOLDS_PER_USER", { count: 3 });
+    await best("an unknown category", { count: 1, category: "VIP" });
+    await call(s, "reservations.best", "no such block", {
+      user: "other",
+      queueToken: other,
+      body: { scheduleId: 1, count: 1, accessible: true },
+    });
+    const layout = await call(s, "seats.layout", "the layout", {
+      user: "fan",
+      queueToken: fan,
+      params: { scheduleId: 1 },
+    });
+    await call(s, "seats.layout", "a current ETag", {
+      user: "fan",
+      queueToken: fan,
+      params: { scheduleId: 1 },
+      headers: { "if-none-match": layout.headers.get("etag")! },
+    });
     await call(s, "admin.concerts.create", "a price over CHARGE_MAX", {
       user: ADMIN,
       body: { title: "t", schedules: [{ startsAt: "2027-06-01T19:00:00Z", seatCount: 1, price: 5001 }] },

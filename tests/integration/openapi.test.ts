@@ -120,9 +120,14 @@ describe("OpenAPI document", () => {
     expect(pay.parameters).toContainEqual(expect.objectContaining({ name: "Idempotency-Key", in: "header" }));
     const seats = document.paths["/v1/schedules/{scheduleId}/seats"]!.get;
     expect(seats.parameters[0]).toMatchObject({ name: "scheduleId", in: "path", schema: { type: "integer" } });
-    expect(
-      seats.responses["200"].content["application/json"].schema.properties.seats.items.properties.status.enum,
-    ).toEqual(["available", "held", "sold"]);
+    const [full, compact] = seats.responses["200"].content["application/json"].schema.anyOf;
+    expect(full.properties.seats.items.properties.status.enum).toEqual(["available", "held", "sold"]);
+    expect(compact.properties.compact).toEqual({ type: "boolean", const: true });
+    expect(seats.parameters).toContainEqual(expect.objectContaining({ name: "compact", in: "query" }));
+    const layout = document.paths["/v1/schedules/{scheduleId}/layout"]!.get;
+    expect(Object.keys(layout.responses)).toEqual(expect.arrayContaining(["200", "304"]));
+    expect(Object.keys(layout.responses["200"].headers)).toEqual(["X-Request-Id", "ETag", "Cache-Control"]);
+    expect(layout.parameters).toContainEqual(expect.objectContaining({ name: "If-None-Match", in: "header" }));
   });
 });
 

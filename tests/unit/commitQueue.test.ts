@@ -137,6 +137,7 @@ describe.each([
           seatCount: 1,
           price: 1,
           venue: null,
+          timeZone: null,
         }),
       ),
     ]);

@@ -22,6 +22,7 @@ import { id, instant, isoDateTime, onSaleStatus, timeZone } from "../schemas.js"
 export const scheduleArgs = z
   .object({
     startsAt: isoDateTime,
+    timeZone: timeZone.optional().describe("the date's own IANA time zone; default the concert's"),
     seatCount: z.number().int().min(1).max(MAX_VENUE_SEATS).optional(),
     price: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     venue: venueRefSchema.optional(),
@@ -111,17 +112,18 @@ export function newSchedulesOf(
   const layouts = new Map<Venue, SeatLayout>();
   return schedules.map((s, i) => {
     const startsAt = new Date(s.startsAt).toISOString();
+    const zone = s.timeZone === undefined ? {} : { timeZone: s.timeZone };
     if (s.venue === undefined) {
       // The schema requires both without a venue.
       const price = s.price!;
       if (price > priceMax) throw new ApiError("INVALID_ARGUMENT", `schedules.${i}.price: must be at most ${priceMax}`);
-      return { startsAt, seatCount: s.seatCount!, price };
+      return { startsAt, ...zone, seatCount: s.seatCount!, price };
     }
     const venue = resolveVenue(s.venue, venues);
     const issue = priceIssue(venue, priceMax);
     if (issue !== undefined) throw new ApiError("INVALID_ARGUMENT", `schedules.${i}.venue.${issue}`);
     let layout = layouts.get(venue);
     if (layout === undefined) layouts.set(venue, (layout = layoutOf(venue)));
-    return { startsAt, venue: layout };
+    return { startsAt, ...zone, venue: layout };
   });
 }

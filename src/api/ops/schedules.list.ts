@@ -17,16 +17,19 @@ export const schedulesList = defineOp({
         id,
         concertId: id,
         startsAt: instant,
+        timeZone: z.string().describe("the date's IANA time zone (its own, else its concert's), for showing startsAt"),
         totalSeats: z.number().int().min(0),
         availableSeats: z.number().int().min(0),
       }),
     ),
   }),
   handle({ concertId }, { actors }) {
+    const concertZone = actors.catalog.concert(concertId).timeZone;
     const schedules = actors.catalog.schedulesOf(concertId).map((s) => ({
       id: s.id,
       concertId: s.concertId,
       startsAt: s.startsAt,
+      timeZone: s.timeZone ?? concertZone,
       totalSeats: s.totalSeats,
       availableSeats: s.availableSeats,
     }));

@@ -20,7 +20,8 @@ const RESERVATION_COLUMNS = `id, user_id AS "userId", schedule_id AS "scheduleId
   status, expires_at AS "expiresAt", created_at AS "createdAt", payment_id AS "paymentId"`;
 
 const CONCERT_COLUMNS = `id, title, time_zone AS "timeZone"`;
-const SCHEDULE_COLUMNS = `id, concert_id AS "concertId", starts_at AS "startsAt", seat_count AS "seatCount", price, venue`;
+const SCHEDULE_COLUMNS = `id, concert_id AS "concertId", starts_at AS "startsAt", seat_count AS "seatCount", price, venue,
+  time_zone AS "timeZone"`;
 /** The layouts of the schedules a WHERE over `schedules` selects. */
 const venuesOf = (schedulesWhere: string) =>
   `SELECT etag, layout FROM venues WHERE etag IN (SELECT venue FROM schedules WHERE ${schedulesWhere})`;
