@@ -6,16 +6,15 @@ import {
   SEAT_AVAILABLE,
   SEAT_HELD,
   SEAT_SOLD,
-  SEAT_STATUS_NAMES,
-  type SeatStatusName,
   scheduleMachine,
 } from "../../machines/schedule.js";
 import { immutable } from "../immutable.js";
 import type { ScheduleRow } from "../store/store.js";
 import { type BestAvailableFilter, bestAvailable } from "../venues/bestAvailable.js";
 import type { SeatLayout } from "../venues/layout.js";
-import { type SeatPlace, type SeatsView, seatPlaces, seatsViewOf } from "../venues/seatsView.js";
+import { type SeatPlace, type SeatsView, seatsViewOf } from "../venues/seatsView.js";
 import { type CompactSeats, compactSeats, type LayoutDocument, layoutDocument } from "../venues/snapshot.js";
+import { isUnnamedSingleRow, seatFacts } from "../venues/venue.js";
 
 /** seats.list with `compact`: statuses packed 2 bits per seat (base64), drawn on the layout named by its ETag. */
 export type CompactSeatsView = Omit<CompactSeats, "statuses"> & { compact: true; statuses: string };
@@ -101,7 +100,18 @@ export class ScheduleActor {
 
   /** Where seat `seatNo` is, for a schedule with a venue; undefined without one. */
   placeOf(seatNo: number): SeatPlace | undefined {
-    return seatPlaces(this.layout)?.[seatNo - 1];
+    if (isUnnamedSingleRow(this.layout)) return undefined;
+    // One seat's place by a search over the rows: a best-available block does not make every seat's.
+    const facts = seatFacts(this.layout, seatNo);
+    return (
+      facts && {
+        section: facts.section,
+        row: facts.row,
+        label: facts.label,
+        category: facts.category,
+        accessible: facts.accessible,
+      }
+    );
   }
 
   /** The index of the category named `name`, or undefined when this schedule has none of that name. */

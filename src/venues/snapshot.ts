@@ -132,7 +132,8 @@ export function layoutFromDocument(document: LayoutDocument): SeatLayout {
  * Seat statuses (machines/schedule.ts: 0 available, 1 held, 2 sold) packed 2 bits per seat,
  * seat n at byte (n − 1) >> 2, bits 2·((n − 1) & 3) and up: a quarter of one byte per seat
  * (12.5 KB rather than 50 KB for 50,000 seats) for one pass of shifts, well under a millisecond.
- * msgpackr sends a Uint8Array as MessagePack bin; a JSON reply would need it in base64.
+ * The API sends them as base64 (ScheduleActor.compactView), one form for JSON and MessagePack
+ * alike: 16.8 KB rather than 12.6 KB for 50,000 seats, well under the 100 KB target.
  */
 export function packedStatuses(seats: Uint8Array): Uint8Array {
   const packed = new Uint8Array((seats.length + 3) >> 2);

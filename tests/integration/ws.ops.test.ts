@@ -197,6 +197,7 @@ describe.each([
       id: concert.schedules[0]!.id,
       concertId: concert.id,
       startsAt: "2027-04-01T19:00:00.000Z",
+      timeZone: "UTC",
       totalSeats: 5,
       availableSeats: 5,
     });
