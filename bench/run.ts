@@ -17,6 +17,7 @@ import { idempotencyMemory } from "./scenarios/idempotency.js";
 import { memoryAndRestart } from "./scenarios/memory.js";
 import { onSaleFlash, preQueueDraw } from "./scenarios/onSale.js";
 import { postgresScenarios } from "./scenarios/postgres.js";
+import { venues } from "./scenarios/venues.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
   await step("j", () => door(ctx));
   // The cluster: private PostgreSQL and nats-server, `--nodes` nodes (3 by default).
   await step("k", () => clusterScenarios(ctx, nodes ?? 3));
+  // Venues and best available (issue 16): in process, then 1,000 fans over WebSockets.
+  await step("l", () => venues(ctx));
 
   const byId = (id: string) => results.find((r) => r.id === id);
   const ratios: RunReport["ratios"] = {};
