@@ -187,7 +187,8 @@ export class WsSession {
    */
   private subscribeRequest(map: SeatMap, now = false): Promise<void> {
     const apply = (data: unknown) => {
-      if (this.seatMaps.get(map.scheduleId) === map) map.applySnapshot(data as SeatsView | CompactSeatsView, map.layout);
+      if (this.seatMaps.get(map.scheduleId) === map)
+        map.applySnapshot(data as SeatsView | CompactSeatsView, map.layout);
     };
     return new Promise((done, fail) => {
       const onReply = (data: unknown) => {
