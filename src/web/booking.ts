@@ -161,14 +161,17 @@ export class Booking {
   private markDrawn(scheduleId: number, arrived: number): void {
     const box = $("seats");
     delete box.dataset.renderMs;
-    requestAnimationFrame(() =>
-      setTimeout(() => {
+    // Two frames: a large venue makes the buttons of the rows in view in the first frame's
+    // intersection step, and they are painted in the second.
+    const afterFrame = (then: () => void) => requestAnimationFrame(() => setTimeout(then, 0));
+    afterFrame(() =>
+      afterFrame(() => {
         if (this.grid.scheduleId !== scheduleId) return;
         const ms = performance.now() - arrived;
         box.dataset.renderMs = ms.toFixed(0);
         box.dataset.layoutSource = this.layouts.lastSource ?? "";
         performance.measure?.("seat map drawn", { start: arrived, duration: ms });
-      }, 0),
+      }),
     );
   }
 

@@ -7,11 +7,14 @@ import type { Plan } from "./venuePlan.js";
 export const SEAT_SIZES = [6, 10, 16, 24, 28, 36] as const;
 /** Seats under this are drawn without their numbers or row names (an overview). */
 const LABELS_FROM = 16;
+/** Space between seats: less when they are small, so that a hall's widest row fits a desktop box at 16 px. */
+const gapFor = (px: number) => (px >= 24 ? 3 : px >= LABELS_FROM ? 2 : 1);
 /** Schedules above this many seats open zoomed out to fit; smaller ones at a size that can be tapped. */
 export const LARGE_VENUE = 5000;
 
 export class MapZoom {
   private level = 4;
+  private plan: Plan | undefined;
   private drag: { x: number; y: number; left: number; top: number; moved: boolean } | undefined;
   /** A drag that panned ends in a click that must not pick a seat. */
   private swallowClick = false;
@@ -57,8 +60,6 @@ export class MapZoom {
     box.addEventListener("pointerup", endDrag);
     box.addEventListener("pointercancel", endDrag);
   }
-
-  private plan: Plan | undefined;
 
   get seatPx(): number {
     return SEAT_SIZES[this.level]!;
@@ -114,18 +115,16 @@ export class MapZoom {
     this.level = level;
     const px = this.seatPx;
     this.box.style.setProperty("--seat", `${px}px`);
-    this.box.style.setProperty("--gap", `${px >= LABELS_FROM ? 3 : 1}px`);
+    this.box.style.setProperty("--gap", `${gapFor(px)}px`);
     this.box.dataset.zoom = px >= LABELS_FROM ? "labels" : "overview";
     this.box.toggleAttribute("data-selectable", this.selectable);
     this.controls.in.disabled = level === SEAT_SIZES.length - 1;
     this.controls.out.disabled = level === 0;
-    this.hint.textContent = this.selectable
-      ? ""
-      : "Zoomed out: tap or click a block to zoom in and pick seats, or use the best-available search.";
+    this.hint.textContent = this.selectable ? "" : "Zoomed out: tap a block to zoom in and pick seats.";
   }
 
   private pitch(): number {
-    return this.seatPx + (this.seatPx >= LABELS_FROM ? 3 : 1);
+    return this.seatPx + gapFor(this.seatPx);
   }
 
   /** Mouse pointers can aim at 16 px seats; fingers and narrow screens get 24 px (WCAG 2.5.8). */
@@ -145,9 +144,9 @@ export class MapZoom {
     if (!plan || width === 0) return this.selectLevel();
     let fit = 0;
     SEAT_SIZES.forEach((px, level) => {
-      const gap = px >= LABELS_FROM ? 3 : 1;
-      const names = px >= LABELS_FROM ? 2 * 32 : 0;
-      if (plan.widestRow * (px + gap) + names + 24 <= width) fit = level;
+      // Row names on both sides, and the section's and the box's padding and borders.
+      const names = px >= LABELS_FROM ? 2 * 24 : 0;
+      if (plan.widestRow * (px + gapFor(px)) + names + 28 <= width) fit = level;
     });
     return fit;
   }

@@ -14,7 +14,7 @@ import { labelOf, type Plan, planOf, positionOf } from "./venuePlan.js";
 export const CATEGORY_COLOURS = 8;
 
 const escapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
-const escape = (text: string) => text.replace(/[&<>"]/g, (c) => escapes[c]!);
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => escapes[c]!);
 
 /** The layout of a map subscribed without one: one row at the first seat's price. */
 function singleRowLayout(map: SeatMap): LayoutDocument {
@@ -127,11 +127,11 @@ export class SeatGrid {
   private venueHtml(plan: Plan): string {
     const html: string[] = [`<div class="sections">`];
     for (const section of plan.sections) {
-      const name = escape(section.name);
+      const name = escapeHtml(section.name);
       html.push(`<section class="vsection"${name ? ` aria-label="${name}"` : ""}>`);
       if (name) html.push(`<h4 class="section-name" aria-hidden="true">${name}</h4>`);
       for (const row of section.rows) {
-        const rowName = escape(row.name);
+        const rowName = escapeHtml(row.name);
         const group = [name, rowName ? `row ${rowName}` : ""].filter(Boolean).join(", ");
         html.push(
           `<div class="vrow"><span class="row-name" aria-hidden="true">${rowName}</span>`,
@@ -176,7 +176,7 @@ export class SeatGrid {
       `<button type="button" class="seat" data-seat="${no}" data-cat="${plan.category[i]! % CATEGORY_COLOURS}"` +
       `${plan.accessible[i] ? " data-acc" : ""}${text.length > 3 ? " data-long" : ""}` +
       ` data-status="${status}"${mine ? " data-mine" : ""}${pending ? " data-pending" : ""}` +
-      ` tabindex="${i === this.focused ? 0 : -1}" aria-label="${escape(this.nameOf(no))}"` +
+      ` tabindex="${i === this.focused ? 0 : -1}" aria-label="${escapeHtml(this.nameOf(no))}"` +
       ` aria-disabled="${pending || (status !== "available" && !mine)}">${text}</button>`
     );
   }
