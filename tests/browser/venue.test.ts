@@ -73,7 +73,7 @@ describe.runIf(chromiumAvailable || inCi)("venues on the page in headless Chromi
   }
 
   /** What a phone user must get: no sideways page scroll, and every seat button at least 24×24 px. */
-  const fit = (page: Page) =>
+  const phoneFit = (page: Page) =>
     page.evaluate(() => {
       const sizes = Array.from(document.querySelectorAll("#seats button"), (b) => b.getBoundingClientRect());
       return {
@@ -108,6 +108,14 @@ describe.runIf(chromiumAvailable || inCi)("venues on the page in headless Chromi
       /^Seat W-\d+, Stalls, available, 99,000 won, Standard, accessible$/,
     );
     expect(await seat(page, lastStalls).getAttribute("data-acc")).toBe("");
+    // Keyboard: down from A-1 is the seat of row B at the same distance from the centre; Home ends at B-1.
+    await seat(page, 1).focus();
+    await page.keyboard.press("ArrowDown");
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toMatch(/^Seat B-1, /);
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("Home");
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toMatch(/^Seat B-1, /);
     // No label wider than its button.
     const overflowing = await page.evaluate(
       () =>
@@ -115,7 +123,7 @@ describe.runIf(chromiumAvailable || inCi)("venues on the page in headless Chromi
           .length,
     );
     expect(overflowing).toBe(0);
-    expect((await fit(page)).pageWidth).toBeLessThanOrEqual(DESKTOP.width);
+    expect((await phoneFit(page)).pageWidth).toBeLessThanOrEqual(DESKTOP.width);
     await screenshot(page, "venue-desktop.png");
     expect(observed.violations).toEqual([]);
     expect(observed.consoleErrors).toEqual([]);
@@ -123,12 +131,13 @@ describe.runIf(chromiumAvailable || inCi)("venues on the page in headless Chromi
 
   it("on a 390×844 phone the hall fits: no sideways page scroll (the map pans), seats of at least 24×24 px, the legend and best available in reach", async () => {
     const { page, observed } = await fan("pat", PHONE);
-    const layout = await fit(page);
+    const layout = await phoneFit(page);
     expect(layout.pageWidth).toBeLessThanOrEqual(PHONE.width);
     expect(layout.buttons).toBe(2000);
     expect(layout.smallest).toBeGreaterThanOrEqual(24);
     expect(layout.mapPans).toBe(true);
     expect(await page.locator("#best-form").isVisible()).toBe(true);
+    expect(await page.getByLabel("Accessible places only").isVisible()).toBe(true);
     expect(await page.locator("#categories").isVisible()).toBe(true);
     await screenshot(page, "venue-phone.png");
     expect(observed.violations).toEqual([]);
@@ -232,12 +241,12 @@ describe.runIf(chromiumAvailable || inCi)("venues on the page in headless Chromi
     const { page, observed, renderMs } = await openStadium("tia", PHONE);
     console.log(`render 50k: ${renderMs} ms (snapshot arrival to first paint, phone)`);
     expect(renderMs).toBeLessThan(5000);
-    expect((await fit(page)).pageWidth).toBeLessThanOrEqual(PHONE.width);
+    expect((await phoneFit(page)).pageWidth).toBeLessThanOrEqual(PHONE.width);
     await screenshot(page, "stadium-phone.png");
     // Tap a seat in the overview: it zooms in there; a second tap holds.
     await seat(page, 25).click();
     await expect.poll(() => page.locator("#seats").getAttribute("data-selectable")).toBe("");
-    const zoomed = await fit(page);
+    const zoomed = await phoneFit(page);
     expect(zoomed.pageWidth).toBeLessThanOrEqual(PHONE.width);
     expect(zoomed.smallest).toBeGreaterThanOrEqual(24);
     await seat(page, 25).click();
