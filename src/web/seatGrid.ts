@@ -70,9 +70,13 @@ export class SeatGrid {
     this.buttons = new Array(plan.seatCount);
     this.filled = new Uint8Array(plan.rows.length);
     this.container.dataset.kind = plan.single ? "single" : "venue";
-    this.container.innerHTML = `<div class="stage" aria-hidden="true">Stage</div>${plan.single ? `<div class="single-grid" data-row="0"></div>` : this.venueHtml(plan)}`;
+    const stage = `<div class="stage" aria-hidden="true">Stage</div>`;
+    this.container.innerHTML = plan.single
+      ? `${stage}<div class="single-grid" data-row="0"></div>`
+      : `<div class="venue">${stage}${this.venueHtml(plan)}</div>`;
+    // The venue is at least as wide as its widest row, so that the stage stays centred over it.
+    this.container.style.setProperty("--widest", String(plan.widestRow));
     this.rowBoxes = Array.from(this.container.querySelectorAll<HTMLElement>("[data-row]"));
-    this.zoom.reset(plan);
     const lazy = plan.seatCount > LARGE_VENUE && !plan.single;
     if (lazy) {
       this.observer = new IntersectionObserver((entries) => this.onVisible(entries), {
@@ -86,6 +90,8 @@ export class SeatGrid {
       else this.observer?.observe(box);
     }
     this.fill(0); // the tab stop is always there
+    // Once every row has its width: the size the map opens at, and centred.
+    this.zoom.reset(plan);
     this.updateSummary();
   }
 
