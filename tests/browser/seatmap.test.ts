@@ -62,8 +62,9 @@ describe.runIf(chromiumAvailable || inCi)("seat-map page in headless Chromium", 
     expect(await seat(bob, 2000).textContent()).toBe("2000");
     const overflowing = await bob.evaluate(
       () =>
-        Array.from(document.querySelectorAll<HTMLElement>("#seats button")).filter((b) => b.scrollWidth > b.clientWidth)
-          .length,
+        Array.from((globalThis as any).document.querySelectorAll("#seats button")).filter(
+          (b: any) => b.scrollWidth > b.clientWidth,
+        ).length,
     );
     expect(overflowing).toBe(0);
     // Its one price is in the legend; there are no accessible places to ask for.
