@@ -3,7 +3,15 @@
 export { type Codec, jsonCodec } from "./codec.js";
 export { ClientError, type TransportErrorCode } from "./errors.js";
 export { type CallOptions, HttpClient, type HttpClientOptions, type TokenSource } from "./http.js";
-export { type PushOutcome, type SeatChange, SeatMap, type SeatMapListener } from "./seatMap.js";
+export {
+  type LayoutDocument,
+  type PushOutcome,
+  pricesOf,
+  type SeatChange,
+  SeatMap,
+  type SeatMapListener,
+  unpackCompactStatuses,
+} from "./seatMap.js";
 export * from "./types.js";
 export {
   type QueueRoom,

@@ -51,6 +51,8 @@ export class SeatMap {
    * pushes are ignored meanwhile, since the snapshot (taken after them) already contains them.
    */
   resyncing = true;
+  /** The layout the map is drawn on, when subscribed compact (its snapshots carry no prices). */
+  layout: LayoutDocument | undefined;
   private readonly listeners = new Set<SeatMapListener>();
 
   constructor(readonly scheduleId: number) {}

@@ -4,8 +4,17 @@
 import { type Codec, jsonCodec } from "./codec.js";
 import { ClientError } from "./errors.js";
 import { resolveToken, type TokenSource } from "./http.js";
-import { SeatMap } from "./seatMap.js";
-import type { ArgsOf, ErrorBody, QueuePush, ResultOf, SeatsPush, SeatsView, WsOpName } from "./types.js";
+import { type LayoutDocument, SeatMap } from "./seatMap.js";
+import type {
+  ArgsOf,
+  CompactSeatsView,
+  ErrorBody,
+  QueuePush,
+  ResultOf,
+  SeatsPush,
+  SeatsView,
+  WsOpName,
+} from "./types.js";
 
 /** The part of the WebSocket API this session uses: the browser's, Node 22's, or the `ws` package's. */
 export interface WebSocketLike {
@@ -151,13 +160,18 @@ export class WsSession {
     });
   }
 
-  /** Subscribes to a schedule's seats and keeps the returned map current, across gaps and reconnects. */
-  async subscribeSeats(scheduleId: number): Promise<SeatMap> {
+  /**
+   * Subscribes to a schedule's seats and keeps the returned map current, across gaps and reconnects.
+   * With `layout` (seats.layout's document of this schedule) the snapshots are compact ones (2 bits
+   * per seat), their prices taken from the layout.
+   */
+  async subscribeSeats(scheduleId: number, options: { layout?: LayoutDocument } = {}): Promise<SeatMap> {
     let map = this.seatMaps.get(scheduleId);
     if (!map) {
       map = new SeatMap(scheduleId);
       this.seatMaps.set(scheduleId, map);
     }
+    map.layout = options.layout;
     try {
       await this.subscribeRequest(map);
     } catch (error) {
@@ -173,14 +187,16 @@ export class WsSession {
    */
   private subscribeRequest(map: SeatMap, now = false): Promise<void> {
     const apply = (data: unknown) => {
-      if (this.seatMaps.get(map.scheduleId) === map) map.applySnapshot(data as SeatsView);
+      if (this.seatMaps.get(map.scheduleId) === map)
+        map.applySnapshot(data as SeatsView | CompactSeatsView, map.layout);
     };
     return new Promise((done, fail) => {
       const onReply = (data: unknown) => {
         apply(data);
         done();
       };
-      const send = () => this.send("seats.subscribe", { scheduleId: map.scheduleId }, onReply, fail);
+      const args = map.layout ? { scheduleId: map.scheduleId, compact: true } : { scheduleId: map.scheduleId };
+      const send = () => this.send("seats.subscribe", args, onReply, fail);
       if (now || this.connected) send();
       else this.outbox.push(send);
     });

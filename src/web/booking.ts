@@ -2,15 +2,19 @@
 // map, and what a click on a seat does (hold, release, or say why not). The concerts offered are
 // those of the room the fan was admitted to: an on-sale's own concert, or every other one.
 import type { SeatMap } from "../client/index.js";
+import { BestAvailable, type BestRequest } from "./bestAvailable.js";
 import type { BookingWindow } from "./bookingWindow.js";
 import type { Catalog } from "./catalog.js";
 import type { Connection } from "./connection.js";
 import { $, alertError, clearAlert, notify } from "./dom.js";
 import { count, wallDateTime, zonePlace } from "./format.js";
 import type { Hold, Holds } from "./holds.js";
+import { Layouts } from "./layouts.js";
+import { MapZoom } from "./mapZoom.js";
 import { errorCode } from "./messages.js";
 import { SeatGrid } from "./seatGrid.js";
 import { updateSession } from "./sessionStore.js";
+import { seatName } from "./venuePlan.js";
 
 /** Where the fan books: an on-sale's room (its concert id) or the site room (null), and their last picks. */
 export interface BookingPlace {
@@ -29,7 +33,18 @@ export interface OnSaleDirectory {
 const COUNTS_REFRESH_MS = 10_000;
 
 export class Booking {
-  private readonly grid = new SeatGrid($("seats"), $("map-summary"), (no) => void this.onSeat(no));
+  private readonly zoom = new MapZoom(
+    $("seats"),
+    {
+      in: $<HTMLButtonElement>("zoom-in"),
+      out: $<HTMLButtonElement>("zoom-out"),
+      fit: $<HTMLButtonElement>("zoom-fit"),
+    },
+    $("zoom-hint"),
+  );
+  private readonly grid = new SeatGrid($("seats"), $("map-summary"), this.zoom, (no) => void this.onSeat(no));
+  private readonly best = new BestAvailable((request) => this.holdBest(request));
+  private readonly layouts: Layouts;
   private seatMap: SeatMap | undefined;
   private stopSeatMap: (() => void) | undefined;
   private concertId: number | undefined;
@@ -54,7 +69,11 @@ export class Booking {
     $("schedule").addEventListener("change", (event) => {
       this.pickSchedule(Number((event.target as HTMLSelectElement).value)).catch((e) => this.fail(e));
     });
+    this.layouts = new Layouts(connection);
     holds.onChange(() => this.syncMine());
+    holds.nameSeats((scheduleId, seatNo) =>
+      scheduleId === this.grid.scheduleId ? seatName(this.grid.plan, seatNo) : undefined,
+    );
     setInterval(() => {
       if (this.window.active && this.concertId !== undefined && !document.hidden) void this.refreshCounts();
     }, COUNTS_REFRESH_MS);
@@ -118,17 +137,42 @@ export class Booking {
     const previous = this.seatMap;
     this.stopSeatMap?.();
     if (previous && previous.scheduleId !== scheduleId) await this.connection.unsubscribeSeats(previous.scheduleId);
-    const map = await this.connection.subscribeSeats(scheduleId);
+    const layout = await this.layouts.get(scheduleId, this.concertId);
+    const map = await this.connection.subscribeSeats(scheduleId, layout);
+    const arrived = performance.now();
     this.seatMap = map;
     $("booking").dataset.map = "shown";
     $<HTMLSelectElement>("schedule").value = String(scheduleId);
     this.grid.show(map, this.mineOn(scheduleId));
+    if (this.grid.plan) this.best.show(this.grid.plan);
+    this.markDrawn(scheduleId, arrived);
     this.stopSeatMap = map.onChange((changes) => {
       this.grid.apply(changes);
       this.showCount(map.scheduleId, map.count("available"));
     });
     this.showCount(scheduleId, map.count("available"));
     updateSession({ concertId: this.concertId, scheduleId });
+  }
+
+  /**
+   * From the snapshot's arrival to the first frame painted with the map: kept on the map box
+   * (data-render-ms) and as a performance measure, for the tests and for anyone profiling.
+   */
+  private markDrawn(scheduleId: number, arrived: number): void {
+    const box = $("seats");
+    delete box.dataset.renderMs;
+    // Two frames: a large venue makes the buttons of the rows in view in the first frame's
+    // intersection step, and they are painted in the second.
+    const afterFrame = (then: () => void) => requestAnimationFrame(() => setTimeout(then, 0));
+    afterFrame(() =>
+      afterFrame(() => {
+        if (this.grid.scheduleId !== scheduleId) return;
+        const ms = performance.now() - arrived;
+        box.dataset.renderMs = ms.toFixed(0);
+        box.dataset.layoutSource = this.layouts.lastSource ?? "";
+        performance.measure?.("seat map drawn", { start: arrived, duration: ms });
+      }),
+    );
   }
 
   /** schedules.list for the shown concert: the dates and their free seats. */
@@ -177,9 +221,11 @@ export class Booking {
     const held = this.holds.find(map.scheduleId, seatNo);
     if (held) return this.release(held);
     const status = map.status[seatNo - 1];
-    if (status === "sold") return notify(`Seat ${seatNo} is sold. Pick a seat marked available.`);
+    const name = seatName(this.grid.plan, seatNo);
+    const Name = `${name[0]!.toUpperCase()}${name.slice(1)}`;
+    if (status === "sold") return notify(`${Name} is sold. Pick a seat marked available.`);
     if (status === "held")
-      return notify(`Seat ${seatNo} is held by someone else. It comes free if they release it or their hold runs out.`);
+      return notify(`${Name} is held by someone else. It comes free if they release it or their hold runs out.`);
     if (!this.window.active) {
       return notify(
         this.window.state.kind === "waiting"
@@ -190,7 +236,7 @@ export class Booking {
     this.grid.setPending(seatNo, true);
     try {
       const hold = await this.connection.request("reservations.create", { scheduleId: map.scheduleId, seatNo });
-      this.holds.add({ ...hold, concertId: this.concertId ?? 0, expiresAt: Date.parse(hold.expiresAt) });
+      this.holds.add({ ...hold, name, concertId: this.concertId ?? 0, expiresAt: Date.parse(hold.expiresAt) });
     } catch (error) {
       this.fail(error, "hold");
     } finally {
@@ -207,7 +253,8 @@ export class Booking {
     try {
       await this.connection.request("reservations.release", { reservationId: hold.reservationId });
       this.holds.remove([hold.reservationId]);
-      notify(`Seat ${hold.seatNo} released.`);
+      const name = hold.name ?? `seat ${hold.seatNo}`;
+      notify(`${name[0]!.toUpperCase()}${name.slice(1)} released.`);
     } catch (error) {
       // Gone already (ran out, or released in another tab): it is not held any more either way.
       if (errorCode(error) === "HOLD_EXPIRED") this.holds.remove([hold.reservationId]);
@@ -218,7 +265,46 @@ export class Booking {
     }
   }
 
-  private fail(error: unknown, action: "hold" | "release" | "browse" = "browse"): void {
+  /** Best available: the server picks and holds a block of adjacent seats, which join the holds. */
+  private async holdBest(request: BestRequest): Promise<void> {
+    const map = this.seatMap;
+    if (!map) return;
+    clearAlert();
+    if (!this.window.active) return notify("Your booking window has ended. Join the line again to hold more seats.");
+    try {
+      const { reservations } = await this.connection.request("reservations.best", {
+        scheduleId: map.scheduleId,
+        ...request,
+      });
+      const concertId = this.concertId ?? 0;
+      this.holds.add(
+        ...reservations.map((r) => ({
+          reservationId: r.reservationId,
+          scheduleId: r.scheduleId,
+          seatNo: r.seatNo,
+          price: r.price,
+          concertId,
+          expiresAt: Date.parse(r.expiresAt),
+          name: r.section ? `seat ${r.label}, ${r.section}` : `seat ${r.label}`,
+        })),
+      );
+      const labels = reservations.map((r) => r.label).join(", ");
+      const where = reservations[0]?.section ? ` in ${reservations[0].section}` : "";
+      notify(`Held for you: ${reservations.length === 1 ? "seat" : "seats"} ${labels}${where}.`);
+    } catch (error) {
+      // Over the allowance per request: the server says the most (MAX_HOLDS_PER_USER); so does the form from now on.
+      const max = errorCode(error) === "INVALID_ARGUMENT" && /at most (\d+)/.exec((error as Error).message)?.[1];
+      if (max) {
+        this.best.limit(Number(max));
+        alertError(error, "best");
+        $("alert").textContent = `One person may hold at most ${max} seats at a time. Ask for ${max} or fewer.`;
+        return;
+      }
+      this.fail(error, "best");
+    }
+  }
+
+  private fail(error: unknown, action: "hold" | "best" | "release" | "browse" = "browse"): void {
     alertError(error, action);
     if (errorCode(error) === "TOKEN_INVALID") this.onWindowGone();
   }

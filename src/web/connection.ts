@@ -3,6 +3,7 @@
 import {
   type ArgsOf,
   ClientError,
+  type LayoutDocument,
   type ResultOf,
   type SeatMap,
   type SessionEvent,
@@ -56,9 +57,10 @@ export class Connection {
     });
   };
 
-  subscribeSeats(scheduleId: number): Promise<SeatMap> {
+  /** With the schedule's layout: compact snapshots, prices from the layout. */
+  subscribeSeats(scheduleId: number, layout?: LayoutDocument): Promise<SeatMap> {
     if (!this.session) return Promise.reject(new ClientError("CLOSED", "not signed in"));
-    return this.session.subscribeSeats(scheduleId);
+    return this.session.subscribeSeats(scheduleId, layout ? { layout } : {});
   }
 
   async unsubscribeSeats(scheduleId: number): Promise<void> {

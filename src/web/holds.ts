@@ -10,6 +10,8 @@ export interface Hold {
   scheduleId: number;
   concertId: number;
   seatNo: number;
+  /** "seat B-12, Stalls" where the seat's venue is known (best-available replies, the map shown). */
+  name?: string;
   price: number;
   /** ms since the epoch. */
   expiresAt: number;
@@ -54,9 +56,20 @@ export class Holds {
     this.listeners.add(listener);
   }
 
-  add(hold: Hold): void {
-    this.byId.set(hold.reservationId, hold);
+  add(...holds: Hold[]): void {
+    for (const hold of holds) this.byId.set(hold.reservationId, hold);
     this.render();
+  }
+
+  /** Names seats whose hold does not say (after a reload the server's list gives numbers only). */
+  nameSeats(namer: (scheduleId: number, seatNo: number) => string | undefined): void {
+    this.namer = namer;
+  }
+
+  private namer: ((scheduleId: number, seatNo: number) => string | undefined) | undefined;
+
+  private nameOf(hold: Hold): string {
+    return hold.name ?? this.namer?.(hold.scheduleId, hold.seatNo) ?? `seat ${hold.seatNo}`;
   }
 
   remove(reservationIds: Iterable<number>): void {
@@ -88,12 +101,13 @@ export class Holds {
   private createItem(hold: Hold): HTMLLIElement {
     const item = element("li", "hold");
     item.dataset.reservation = String(hold.reservationId);
-    const what = element("span", "hold-seat", `Seat ${hold.seatNo} · ${won(hold.price)}`);
+    const name = this.nameOf(hold);
+    const what = element("span", "hold-seat", `${name[0]!.toUpperCase()}${name.slice(1)} · ${won(hold.price)}`);
     const where = element("span", "hold-where", this.catalog.describeSchedule(hold.scheduleId, hold.concertId));
     const left = element("span", "countdown");
     const release = element("button", "secondary", "Release");
     release.type = "button";
-    release.setAttribute("aria-label", `Release seat ${hold.seatNo}`);
+    release.setAttribute("aria-label", `Release ${name}`);
     release.addEventListener("click", () => this.onRelease(hold));
     const row = element("span", "hold-row");
     row.append(what, release);
@@ -115,7 +129,7 @@ export class Holds {
     }
     this.updateSummary(now);
     if (ran.length === 0) return;
-    const names = ran.map((h) => `seat ${h.seatNo} (${this.catalog.describeSchedule(h.scheduleId, h.concertId)})`);
+    const names = ran.map((h) => `${this.nameOf(h)} (${this.catalog.describeSchedule(h.scheduleId, h.concertId)})`);
     notify(`Your hold on ${names.join(" and ")} ran out, so the seat was released.`, 15_000);
     this.remove(ran.map((h) => h.reservationId));
   }

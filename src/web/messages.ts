@@ -4,7 +4,7 @@ import { ClientError, type ErrorCode, type TransportErrorCode } from "../client/
 
 export type Code = ErrorCode | TransportErrorCode;
 /** What the fan was doing: some codes mean something else depending on it. */
-export type Action = "login" | "queue" | "browse" | "hold" | "release" | "pay" | "charge" | "list";
+export type Action = "login" | "queue" | "browse" | "hold" | "best" | "release" | "pay" | "charge" | "list";
 
 // `{wait}` becomes "in N seconds" from the error's retryAfter, or "in a moment".
 const MESSAGES: Record<Code, string> = {
@@ -50,6 +50,14 @@ const BY_ACTION: Partial<Record<Action, Partial<Record<Code, string>>>> = {
   browse: { FORBIDDEN: "This concert has a waiting room of its own: line up for it in its on-sale." },
   hold: {
     NOT_FOUND: "That seat or date no longer exists. Pick another seat.",
+    FORBIDDEN: "This concert has a waiting room of its own: line up for it in its on-sale.",
+  },
+  best: {
+    SEAT_UNAVAILABLE:
+      "No row has that many free seats side by side for what you asked. Ask for fewer seats or another category, or pick seats on the map.",
+    HOLD_LIMIT:
+      "That would be more seats than one person may hold. Ask for fewer, or pay for or release the seats you hold first.",
+    NOT_FOUND: "That date no longer exists. Pick another date.",
     FORBIDDEN: "This concert has a waiting room of its own: line up for it in its on-sale.",
   },
   release: { HOLD_EXPIRED: "That hold had already run out; the seat is free again." },

@@ -1,26 +1,55 @@
-// The seat map's DOM: one button per seat, rendered once, then patched per change; one tab stop
-// (roving tabindex) with arrow-key movement, so 2,000 seats stay fast and keyboard-friendly. The
-// grid wraps to the width of its box (CSS auto-fill), so arrow keys read the column count from it.
-import type { SeatChange, SeatMap, SeatStatus } from "../client/index.js";
+// The seat map's DOM: a stage, then sections and rows in the organiser's order, one button per seat
+// (its position in the row shown, its full label, state, price and category in its accessible
+// name), patched per change; one tab stop (roving tabindex) with arrow-key movement. A schedule
+// without a venue is today's wrapping grid of numbered seats. Buttons are real DOM for keyboards
+// and screen readers; a large venue makes a row's buttons only when the row comes near the visible
+// part of the map (IntersectionObserver), and rows skip layout and paint off screen
+// (content-visibility), so a 50,000-seat stadium opens as fast as a hall.
+import type { LayoutDocument, SeatChange, SeatMap, SeatStatus } from "../client/index.js";
 import { count, won } from "./format.js";
+import { LARGE_VENUE, type MapZoom } from "./mapZoom.js";
+import { labelOf, type Plan, planOf, positionOf } from "./venuePlan.js";
+
+/** Category colours in app.css: data-cat 0..7, repeating after that. */
+export const CATEGORY_COLOURS = 8;
+
+const escapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => escapes[c]!);
+
+/** The layout of a map subscribed without one: one row at the first seat's price. */
+function singleRowLayout(map: SeatMap): LayoutDocument {
+  return {
+    seatCount: map.size,
+    categories: [{ name: "standard", price: map.price[0] ?? 0 }],
+    sections: [{ name: "", rows: [{ name: "", first: 1, count: map.size, category: 0 }] }],
+  };
+}
 
 export class SeatGrid {
-  private buttons: HTMLButtonElement[] = [];
+  private buttons: (HTMLButtonElement | undefined)[] = [];
+  private rowBoxes: HTMLElement[] = [];
+  private filled = new Uint8Array(0);
+  private observer: IntersectionObserver | undefined;
   private focused = 0;
   private map: SeatMap | undefined;
+  plan: Plan | undefined;
   private readonly mine = new Set<number>();
   private readonly pending = new Set<number>();
 
   constructor(
     private readonly container: HTMLElement,
     private readonly summary: HTMLElement,
+    private readonly zoom: MapZoom,
     private readonly onPick: (seatNo: number) => void,
   ) {
     container.addEventListener("click", (event) => {
       // The second click of a double click would undo the first (release what was just held).
-      if (event.detail > 1) return;
+      if (event.detail > 1 || zoom.panned) return;
       const button = (event.target as HTMLElement).closest<HTMLButtonElement>("button[data-seat]");
-      if (button) this.pick(Number(button.dataset.seat));
+      if (!button) return;
+      // Too small to aim at: a click (not Enter or Space, detail 0) zooms in on the seat instead.
+      if (event.detail > 0 && !zoom.selectable) return zoom.zoomTo(button);
+      this.pick(Number(button.dataset.seat));
     });
     container.addEventListener("keydown", (event) => this.onKey(event));
   }
@@ -30,27 +59,47 @@ export class SeatGrid {
   }
 
   show(map: SeatMap, mine: Iterable<number>): void {
+    this.observer?.disconnect();
     this.map = map;
+    const plan = planOf(map.layout ?? singleRowLayout(map));
+    this.plan = plan;
     this.mine.clear();
     this.pending.clear();
     for (const no of mine) this.mine.add(no);
-    const html: string[] = new Array(map.size);
-    for (let i = 0; i < map.size; i++) {
-      const no = i + 1;
-      html[i] =
-        `<button type="button" class="seat" data-seat="${no}" tabindex="${i === 0 ? 0 : -1}"` +
-        ` data-status="${map.status[i]}">${no}</button>`;
-    }
-    this.container.innerHTML = html.join("");
-    this.buttons = Array.from(this.container.querySelectorAll<HTMLButtonElement>("button[data-seat]"));
     this.focused = 0;
-    for (let i = 0; i < this.buttons.length; i++) this.describe(i + 1);
+    this.buttons = new Array(plan.seatCount);
+    this.filled = new Uint8Array(plan.rows.length);
+    this.container.dataset.kind = plan.single ? "single" : "venue";
+    const stage = `<div class="stage" aria-hidden="true">Stage</div>`;
+    this.container.innerHTML = plan.single
+      ? `${stage}<div class="single-grid" data-row="0"></div>`
+      : `<div class="venue">${stage}${this.venueHtml(plan)}</div>`;
+    // The venue is at least as wide as its widest row, so that the stage stays centred over it.
+    this.container.style.setProperty("--widest", String(plan.widestRow));
+    this.rowBoxes = Array.from(this.container.querySelectorAll<HTMLElement>("[data-row]"));
+    const lazy = plan.seatCount > LARGE_VENUE && !plan.single;
+    if (lazy) {
+      this.observer = new IntersectionObserver((entries) => this.onVisible(entries), {
+        root: this.container,
+        rootMargin: "300px",
+      });
+    }
+    for (const [index, box] of this.rowBoxes.entries()) {
+      box.style.setProperty("--n", String(plan.rows[index]!.count));
+      if (!lazy) this.fill(index);
+      else this.observer?.observe(box);
+    }
+    this.fill(0); // the tab stop is always there
+    // Once every row has its width: the size the map opens at, and centred.
+    this.zoom.reset(plan);
     this.updateSummary();
   }
 
   /** No map (the window ended before one could be loaded): say why instead. */
   clear(reason: string): void {
+    this.observer?.disconnect();
     this.map = undefined;
+    this.plan = undefined;
     this.buttons = [];
     this.container.replaceChildren();
     this.summary.textContent = `— ${reason}`;
@@ -81,16 +130,72 @@ export class SeatGrid {
     return this.pending.has(seatNo);
   }
 
-  private describe(no: number): void {
-    const button = this.buttons[no - 1];
-    const map = this.map;
-    if (!button || !map) return;
-    const status = map.status[no - 1] as SeatStatus;
-    const mine = this.mine.has(no) && status === "held";
-    const pending = this.pending.has(no);
-    button.dataset.status = status;
-    button.toggleAttribute("data-mine", mine);
-    button.toggleAttribute("data-pending", pending);
+  private venueHtml(plan: Plan): string {
+    const html: string[] = [`<div class="sections">`];
+    for (const section of plan.sections) {
+      const name = escapeHtml(section.name);
+      html.push(`<section class="vsection"${name ? ` aria-label="${name}"` : ""}>`);
+      if (name) html.push(`<h4 class="section-name" aria-hidden="true">${name}</h4>`);
+      for (const row of section.rows) {
+        const rowName = escapeHtml(row.name);
+        const group = [name, rowName ? `row ${rowName}` : ""].filter(Boolean).join(", ");
+        html.push(
+          `<div class="vrow"><span class="row-name" aria-hidden="true">${rowName}</span>`,
+          `<div class="row-seats" role="group" aria-label="${group}" data-row="${row.index}"></div>`,
+          `<span class="row-name" aria-hidden="true">${rowName}</span></div>`,
+        );
+      }
+      html.push("</section>");
+    }
+    html.push("</div>");
+    return html.join("");
+  }
+
+  private onVisible(entries: IntersectionObserverEntry[]): void {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      const index = Number((entry.target as HTMLElement).dataset.row);
+      this.fill(index);
+      this.observer?.unobserve(entry.target);
+    }
+  }
+
+  /** Makes a row's buttons, in the seats' current state. */
+  private fill(index: number): void {
+    const plan = this.plan;
+    const row = plan?.rows[index];
+    const box = this.rowBoxes[index];
+    if (!plan || !row || !box || this.filled[index]) return;
+    this.filled[index] = 1;
+    const html: string[] = new Array(row.count);
+    for (let k = 0; k < row.count; k++) html[k] = this.seatHtml(plan, row.first + k);
+    box.innerHTML = html.join("");
+    const made = box.children;
+    for (let k = 0; k < made.length; k++) this.buttons[row.first - 1 + k] = made[k] as HTMLButtonElement;
+  }
+
+  private seatHtml(plan: Plan, no: number): string {
+    const i = no - 1;
+    const { status, mine, pending } = this.stateOf(no);
+    const text = plan.single ? String(no) : String(positionOf(plan, no));
+    return (
+      `<button type="button" class="seat" data-seat="${no}" data-cat="${plan.category[i]! % CATEGORY_COLOURS}"` +
+      `${plan.accessible[i] ? " data-acc" : ""}${text.length > 3 ? " data-long" : ""}` +
+      ` data-status="${status}"${mine ? " data-mine" : ""}${pending ? " data-pending" : ""}` +
+      ` tabindex="${i === this.focused ? 0 : -1}" aria-label="${escapeHtml(this.nameOf(no))}"` +
+      ` aria-disabled="${pending || (status !== "available" && !mine)}">${text}</button>`
+    );
+  }
+
+  private stateOf(no: number): { status: SeatStatus; mine: boolean; pending: boolean } {
+    const status = (this.map?.status[no - 1] ?? "available") as SeatStatus;
+    return { status, mine: this.mine.has(no) && status === "held", pending: this.pending.has(no) };
+  }
+
+  /** "Seat 5, available, 50,000 won", or with a venue "Seat B-12, Stalls, available, 150,000 won, Premium, accessible". */
+  private nameOf(no: number): string {
+    const plan = this.plan!;
+    const { status, mine, pending } = this.stateOf(no);
     const state = pending
       ? "waiting for the server"
       : mine
@@ -98,7 +203,23 @@ export class SeatGrid {
         : status === "held"
           ? "held by someone else"
           : status;
-    button.setAttribute("aria-label", `Seat ${no}, ${state}, ${won(map.price[no - 1] ?? 0)}`);
+    const price = won(this.map?.price[no - 1] ?? 0);
+    if (plan.single) return `Seat ${no}, ${state}, ${price}`;
+    const section = plan.sections[plan.rows[plan.rowOf[no - 1]!]!.section]!.name;
+    const category = plan.categories[plan.category[no - 1]!]?.name;
+    return [`Seat ${labelOf(plan, no)}`, section, state, price, category, plan.accessible[no - 1] ? "accessible" : ""]
+      .filter(Boolean)
+      .join(", ");
+  }
+
+  private describe(no: number): void {
+    const button = this.buttons[no - 1];
+    if (!button || !this.map) return;
+    const { status, mine, pending } = this.stateOf(no);
+    button.dataset.status = status;
+    button.toggleAttribute("data-mine", mine);
+    button.toggleAttribute("data-pending", pending);
+    button.setAttribute("aria-label", this.nameOf(no));
     button.setAttribute("aria-disabled", String(pending || (status !== "available" && !mine)));
   }
 
@@ -115,25 +236,40 @@ export class SeatGrid {
     this.onPick(no);
   }
 
-  /** Seats per row as laid out now (the grid wraps to its box). */
+  /** Seats per line of the wrapping grid of a schedule without a venue. */
   private columns(): number {
-    const template = getComputedStyle(this.container).gridTemplateColumns;
-    return Math.max(1, template.split(" ").filter(Boolean).length);
+    const grid = this.rowBoxes[0];
+    if (!grid) return 1;
+    return Math.max(1, getComputedStyle(grid).gridTemplateColumns.split(" ").filter(Boolean).length);
   }
 
   private onKey(event: KeyboardEvent): void {
-    const columns = this.columns();
-    const moves: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns, ArrowUp: -columns };
+    const plan = this.plan;
+    if (!plan) return;
+    const at = this.focused;
+    const row = plan.rows[plan.rowOf[at]!]!;
     let target: number | undefined;
-    if (event.key in moves) target = this.focused + moves[event.key]!;
-    else if (event.key === "Home") target = 0;
-    else if (event.key === "End") target = this.buttons.length - 1;
+    if (event.key === "ArrowRight") target = at + 1;
+    else if (event.key === "ArrowLeft") target = at - 1;
+    else if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+      const up = event.key === "ArrowUp";
+      if (plan.single) target = at + (up ? -1 : 1) * this.columns();
+      else {
+        // Rows are centred: the seat above is at the same distance from the middle.
+        const next = plan.rows[row.index + (up ? -1 : 1)];
+        const k = at - (row.first - 1) + Math.round(((next?.count ?? 0) - row.count) / 2);
+        target = next ? next.first - 1 + Math.max(0, Math.min(next.count - 1, k)) : at;
+      }
+    } else if (event.key === "Home") target = plan.single ? 0 : row.first - 1;
+    else if (event.key === "End") target = plan.single ? plan.seatCount - 1 : row.first - 1 + row.count - 1;
     if (target === undefined) return;
     event.preventDefault();
-    this.moveFocus(Math.max(0, Math.min(this.buttons.length - 1, target)), true);
+    this.moveFocus(Math.max(0, Math.min(plan.seatCount - 1, target)), true);
   }
 
   private moveFocus(index: number, focus: boolean): void {
+    const plan = this.plan;
+    if (plan) this.fill(plan.rowOf[index]!);
     const previous = this.buttons[this.focused];
     const next = this.buttons[index];
     if (!next) return;

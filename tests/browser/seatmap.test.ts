@@ -57,6 +57,19 @@ describe.runIf(chromiumAvailable || inCi)("seat-map page in headless Chromium", 
     const bob = await visitor("bob");
     await seat(bob, 2000).waitFor();
     expect(await seat(bob, 5).getAttribute("aria-label")).toBe("Seat 5, available, 50,000 won");
+    // A schedule without a venue is one row of numbered seats wrapping in its box; four-digit
+    // numbers fit their buttons.
+    expect(await seat(bob, 2000).textContent()).toBe("2000");
+    const overflowing = await bob.evaluate(
+      () =>
+        Array.from((globalThis as any).document.querySelectorAll("#seats button")).filter(
+          (b: any) => b.scrollWidth > b.clientWidth,
+        ).length,
+    );
+    expect(overflowing).toBe(0);
+    // Its one price is in the legend; there are no accessible places to ask for.
+    expect(await bob.locator("#categories li").allTextContents()).toEqual(["standard 50,000 won"]);
+    expect(await bob.locator("#best-accessible-field").isVisible()).toBe(false);
 
     // The queue is full (QUEUE_ACTIVE_MAX=2): carol waits, and sees her place.
     const carol = await visitor("carol");

@@ -1,5 +1,6 @@
-// The demo catalog (data/demo-catalog.json, SEED_DEMO=1) in process: its three concerts as before,
-// and an on-sale in Seoul that opens two minutes after the first start, with a committed draw, so
+// The demo catalog (data/demo-catalog.json, SEED_DEMO=1) in process: its three concerts as before
+// (the first two in a 2,000-seat hall with three sections and three price categories), a
+// 50,000-seat stadium date, and an on-sale in Seoul that opens two minutes after the first start, with a committed draw, so
 // that a fresh `npm start` shows the pre-queue, its countdown and the draw.
 import { afterEach, describe, expect, it } from "vitest";
 import { commitmentOf } from "../../src/draw.js";
@@ -22,9 +23,26 @@ describe("the demo catalog", () => {
       "The Midnight Parade — Live in Seoul",
       "Jazz at the Riverside",
       "Han River Lights — Opening Night",
+      "Seoul Summer Festival — Olympic Stadium",
     ]);
     const first = await s.ok("schedules.list", { concertId: 1 }, { user: "fan", queueToken: token });
     expect(first.schedules.map((x: { totalSeats: number }) => x.totalSeats)).toEqual([2000, 2000, 2000]);
+    const hall = await s.ok("seats.layout", { scheduleId: first.schedules[0].id }, { user: "fan", queueToken: token });
+    expect(hall.layout.sections.map((x: { name: string }) => x.name)).toEqual(["Stalls", "Circle", "Balcony"]);
+    expect(hall.layout.categories.map((x: { name: string }) => x.name)).toEqual(["Premium", "Standard", "Value"]);
+    expect(
+      hall.layout.sections.flatMap((x: { rows: { accessible?: number[] }[] }) => x.rows.filter((r) => r.accessible)),
+    ).not.toHaveLength(0);
+    // The second concert's dates are in the same hall: the same layout, so the same ETag.
+    const second = await s.ok("schedules.list", { concertId: 2 }, { user: "fan", queueToken: token });
+    const again = await s.ok(
+      "seats.layout",
+      { scheduleId: second.schedules[0].id, etag: hall.etag },
+      { user: "fan", queueToken: token },
+    );
+    expect(again).toEqual({ etag: hall.etag, notModified: true });
+    const stadium = await s.ok("schedules.list", { concertId: 5 }, { user: "fan", queueToken: token });
+    expect(stadium.schedules.map((x: { totalSeats: number }) => x.totalSeats)).toEqual([50_000]);
 
     const { onSales } = await s.ok("onsales.list", {}, { user: "fan" });
     expect(onSales).toHaveLength(1);

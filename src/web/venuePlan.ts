@@ -1,0 +1,82 @@
+// What the map draws, read once from a layout document: sections and rows in the organiser's order,
+// each seat's row, category and accessibility in packed arrays (a 50,000-seat stadium is a few
+// hundred kilobytes), and the words a seat is named by.
+import type { LayoutDocument } from "../client/index.js";
+
+export interface PlanRow {
+  index: number;
+  section: number;
+  name: string;
+  first: number;
+  count: number;
+}
+
+export interface Plan {
+  seatCount: number;
+  categories: { name: string; price: number }[];
+  sections: { name: string; rows: PlanRow[] }[];
+  rows: PlanRow[];
+  /** A schedule without a venue: one unnamed row, drawn as today's wrapping grid of numbers. */
+  single: boolean;
+  /** Each seat's row index, category index and accessible flag, at seatNo − 1. */
+  rowOf: Uint32Array;
+  category: Uint8Array;
+  accessible: Uint8Array;
+  widestRow: number;
+}
+
+export function planOf(layout: LayoutDocument): Plan {
+  const rowOf = new Uint32Array(layout.seatCount);
+  const category = new Uint8Array(layout.seatCount);
+  const accessible = new Uint8Array(layout.seatCount);
+  const rows: PlanRow[] = [];
+  let widestRow = 0;
+  const sections = layout.sections.map((section, s) => ({
+    name: section.name,
+    rows: section.rows.map((row) => {
+      const planRow: PlanRow = { index: rows.length, section: s, name: row.name, first: row.first, count: row.count };
+      rows.push(planRow);
+      widestRow = Math.max(widestRow, row.count);
+      const from = row.first - 1;
+      rowOf.fill(planRow.index, from, from + row.count);
+      const runs = typeof row.category === "number" ? [row.category, row.count] : row.category;
+      for (let r = 0, at = from; r < runs.length; at += runs[r + 1]!, r += 2) {
+        category.fill(runs[r]!, at, at + runs[r + 1]!);
+      }
+      const marks = row.accessible ?? [];
+      for (let r = 0; r < marks.length; r += 2)
+        accessible.fill(1, from + marks[r]! - 1, from + marks[r]! - 1 + marks[r + 1]!);
+      return planRow;
+    }),
+  }));
+  const single = sections.length === 1 && sections[0]!.name === "" && rows.length === 1 && rows[0]!.name === "";
+  return {
+    seatCount: layout.seatCount,
+    categories: layout.categories,
+    sections,
+    rows,
+    single,
+    rowOf,
+    category,
+    accessible,
+    widestRow,
+  };
+}
+
+/** The seat's position in its row, 1-based: what its button shows. */
+export function positionOf(plan: Plan, no: number): number {
+  return no - plan.rows[plan.rowOf[no - 1]!]!.first + 1;
+}
+
+/** "B-12" as the server labels it (API.md), or the seat number without a venue. */
+export function labelOf(plan: Plan, no: number): string {
+  if (plan.single) return String(no);
+  return `${plan.rows[plan.rowOf[no - 1]!]!.name}-${positionOf(plan, no)}`;
+}
+
+/** "seat B-12, Stalls" for messages, or "seat 7" without a venue. */
+export function seatName(plan: Plan | undefined, no: number): string {
+  if (!plan || plan.single) return `seat ${no}`;
+  const section = plan.sections[plan.rows[plan.rowOf[no - 1]!]!.section]!.name;
+  return section ? `seat ${labelOf(plan, no)}, ${section}` : `seat ${labelOf(plan, no)}`;
+}
