@@ -235,7 +235,6 @@ export class Routing {
       const layout = await this.layoutOf(compact, (etag) =>
         this.requestRoom<OpAnswer>(room, {
           ...request,
-          session: undefined,
           op: "seats.layout",
           args: { scheduleId: compact.scheduleId, etag },
         }),

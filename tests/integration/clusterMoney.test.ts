@@ -63,7 +63,7 @@ pg.describe("cluster money desk", () => {
     const concertId = fresh();
     const scheduleId = fresh();
     await write("insertConcert", concertId, `concert ${concertId}`, "UTC", Date.now());
-    await write("insertSchedule", scheduleId, concertId, "2030-01-01T20:00:00Z", 1_000, 100);
+    await write("insertSchedule", scheduleId, concertId, "2030-01-01T20:00:00Z", 1_000, 100, null, null);
     await write("insertOnSale", concertId, null, null, 0, null, null);
     const lease = await leases.acquire(concertId, nodeId, "database", TTL);
     const fence: Fence = { nodeId, concertId, epoch: lease!.epoch };

@@ -56,7 +56,8 @@ pg.describe("id blocks from PostgreSQL sequences", () => {
   };
 
   beforeAll(() => {
-    expect(migrations.at(-1)?.version).toBe(10);
+    // Sequences came with version 10; later versions only add to it.
+    expect(migrations.at(-1)!.version).toBeGreaterThanOrEqual(10);
   });
   afterAll(async () => {
     for (const blocks of opened) blocks.close();
@@ -68,7 +69,7 @@ pg.describe("id blocks from PostgreSQL sequences", () => {
     "two nodes drawing small blocks at once never hand out the same id, and each hands out increasing ids",
     async () => {
       const { sql, url } = await freshDatabase();
-      expect(await migrate(sql)).toBe(10);
+      expect(await migrate(sql)).toBe(migrations.length);
       const BLOCK = 8;
       const PER_KIND = 400;
       // Two nodes: each its own pool, as two processes would have.
@@ -137,8 +138,8 @@ pg.describe("id blocks from PostgreSQL sequences", () => {
       VALUES (1234, 'u', 77, 1, 5, 'held', 0, 0)`;
       await sql`INSERT INTO payments (id, user_id, amount, created_at) VALUES (99, 'u', 5, 0)`;
 
-      expect(await migrate(sql)).toBe(10);
-      expect(await schemaVersion(sql)).toBe(10);
+      expect(await migrate(sql)).toBe(migrations.length);
+      expect(await schemaVersion(sql)).toBe(migrations.length);
       // What the migration itself set (openIdBlocks would also catch up a sequence left behind).
       const nextValues = await sql<{ seq: string; next: number }[]>`
       SELECT 'concert' AS seq, CASE WHEN is_called THEN last_value + 1 ELSE last_value END AS next FROM concert_ids
@@ -220,7 +221,7 @@ pg.describe("id blocks from PostgreSQL sequences", () => {
       try {
         await createDatabase(cluster.url, "ids");
         sql = connect(databaseUrl(cluster.url, "ids"), { max: 2 });
-        expect(await migrate(sql)).toBe(10);
+        expect(await migrate(sql)).toBe(migrations.length);
         const drawErrors: unknown[] = [];
         blocks = await openIdBlocks(sql, {
           blockSize: 10,

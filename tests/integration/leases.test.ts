@@ -1,8 +1,10 @@
 // Ownership leases with epochs (src/cluster/leases.ts) on a real PostgreSQL: taking, renewing and
 // releasing; epochs that only grow; a live lease nobody else can take; fencing that refuses the
 // old owner and holds a takeover back until the old owner's write has committed.
+
 import { afterAll, beforeAll, expect } from "vitest";
 import { assertFenced, FencedOut, Leases } from "../../src/cluster/leases.js";
+import { migrations } from "../../src/store/migrations/index.js";
 import { connect, type Sql } from "../../src/store/postgres/connect.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
 import { onlyOn } from "../helpers/onlyOn.js";
@@ -30,7 +32,7 @@ pg.describe("ownership leases", () => {
   beforeAll(async () => {
     await createDatabase(postgresAdminUrl(), name);
     url = databaseUrl(postgresAdminUrl(), name);
-    expect(await migrate(pool(1))).toBe(10);
+    expect(await migrate(pool(1))).toBe(migrations.length);
     leases = new Leases(pool(4));
   });
   afterAll(async () => {

@@ -9,6 +9,7 @@ import { Leases } from "../../src/cluster/leases.js";
 import { type LostReason, Ownership } from "../../src/cluster/ownership.js";
 import { ownerOf } from "../../src/cluster/placement.js";
 import { createLogger } from "../../src/log.js";
+import { migrations } from "../../src/store/migrations/index.js";
 import { connect, type Sql } from "../../src/store/postgres/connect.js";
 import { migrate } from "../../src/store/postgres/migrate.js";
 import { onlyOn } from "../helpers/onlyOn.js";
@@ -87,7 +88,7 @@ pg.describe("ownership loop", () => {
     name = `ownership_${process.pid}_${++dbCount}`;
     await createDatabase(postgresAdminUrl(), name);
     sql = connect(databaseUrl(postgresAdminUrl(), name), { max: 4 });
-    expect(await migrate(sql)).toBe(10);
+    expect(await migrate(sql)).toBe(migrations.length);
     leases = new Leases(sql);
     t = T0;
   });
