@@ -3,7 +3,7 @@
 // best-available blocks (no seat in two blocks; each block `count` adjacent seats of one row).
 
 import type { SeatLayout } from "../../src/venues/layout.js";
-import { layoutOf, type NamedVenue, type Venue } from "../../src/venues/venue.js";
+import { layoutOf, type NamedVenue, rowOf, type Venue } from "../../src/venues/venue.js";
 import { seededRandom } from "../../tests/helpers/random.js";
 
 export const CATEGORIES = [
@@ -133,18 +133,6 @@ export interface BlockAudit {
  * one), every block exactly `count` consecutive seat numbers inside one row of `layout`.
  */
 export function auditBlocks(layout: SeatLayout, blocks: readonly (readonly number[])[], count: number): BlockAudit {
-  const rows = layout.sections.flatMap((s) => s.rows);
-  const rowOf = (seatNo: number) => {
-    let low = 0;
-    let high = rows.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >> 1;
-      if (rows[mid]!.first <= seatNo) low = mid;
-      else high = mid - 1;
-    }
-    const row = rows[low];
-    return row !== undefined && seatNo >= row.first && seatNo < row.first + row.count ? low : -1;
-  };
   const owner = new Map<number, number>();
   let overlapping = 0;
   let wrongSize = 0;
@@ -166,8 +154,8 @@ export function auditBlocks(layout: SeatLayout, blocks: readonly (readonly numbe
       notAdjacent++;
       example(`block ${b} (${sorted.join(",")}) is not adjacent`);
     }
-    const first = rowOf(sorted[0]!);
-    if (first < 0 || sorted.some((seatNo) => rowOf(seatNo) !== first)) {
+    const first = rowOf(layout, sorted[0]!);
+    if (first === undefined || sorted.some((seatNo) => rowOf(layout, seatNo) !== first)) {
       notOneRow++;
       example(`block ${b} (${sorted.join(",")}) is not in one row`);
     }

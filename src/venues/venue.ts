@@ -190,7 +190,7 @@ export interface SeatFacts {
   price: number;
 }
 
-interface PlacedRow {
+export interface PlacedRow {
   section: string;
   name: string;
   first: number;
@@ -209,7 +209,8 @@ function rowsOf(layout: SeatLayout): PlacedRow[] {
   return rows;
 }
 
-function rowOf(layout: SeatLayout, seatNo: number): PlacedRow | undefined {
+/** The row seat `seatNo` is in (one object per row of a layout), or undefined when there is no such seat. */
+export function rowOf(layout: SeatLayout, seatNo: number): PlacedRow | undefined {
   if (!Number.isInteger(seatNo) || seatNo < 1 || seatNo > layout.seatCount) return undefined;
   const rows = rowsOf(layout);
   let low = 0;
