@@ -32,10 +32,23 @@ export interface UwsLoaders {
   node20Native: () => unknown;
 }
 
+/**
+ * The largest request head (request line and headers) served; a longer one is answered 431 and the
+ * connection closed, on either build (API.md §12). Upstream uWS reads its limit from
+ * UWS_HTTP_MAX_HEADERS_SIZE once, when its binary loads, and defaults to 4 KiB: too small for a
+ * bearer token near its own 8 KiB limit, which must get its 401. Node's own HTTP server allows 16 KiB.
+ * On the Node 20 build, http/headLimit.ts applies the same limit.
+ */
+export const MAX_REQUEST_HEAD_BYTES = 16 * 1024;
+
 const require = createRequire(import.meta.url);
 
 const SYSTEM_LOADERS: UwsLoaders = {
-  upstream: () => require("@btc-vision/uwebsockets.js") as Uws,
+  upstream: () => {
+    // Ours, whatever the environment says: the limit is part of the contract.
+    process.env.UWS_HTTP_MAX_HEADERS_SIZE = String(MAX_REQUEST_HEAD_BYTES);
+    return require("@btc-vision/uwebsockets.js") as Uws;
+  },
   node20: () => require("uWebSockets.js") as Uws,
   node20Native: () => {
     const packageDir = dirname(require.resolve("uWebSockets.js/package.json"));
