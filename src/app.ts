@@ -43,13 +43,19 @@ async function singleServer(config: Config, log: Logger, app: TemplatedApp, opti
 }
 
 export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
-  const { uws: uWS, build, node20Refused } = uwsChoice();
-  // Node 20 left its support in April 2026: kept for systems whose glibc the upstream build needs newer than theirs.
-  const runtime = { node: process.versions.node, uws: build, ...(node20Refused ? { node20Refused } : {}) };
+  const { uws: uWS, build, upstreamRefused } = uwsChoice();
+  const runtime = {
+    node: process.versions.node,
+    uws: build,
+    maxRequestHeadBytes: MAX_REQUEST_HEAD_BYTES,
+    ...(upstreamRefused ? { upstreamRefused } : {}),
+  };
+  // Node 20 left its support in April 2026: kept only for systems too old for upstream's build
+  // (glibc before 2.38), where the Node 20 build of uWS is the one that loads.
   if (Number(process.versions.node.split(".")[0]) < 22) {
     log.warn(
       runtime,
-      "running on Node.js 20, which no longer gets security fixes: use Node.js 24 where the system allows it",
+      "running on Node.js 20, which no longer gets security fixes: use Node.js 24 LTS where the system allows it (glibc 2.38 or later)",
     );
   } else log.info(runtime, "uWebSockets.js loaded");
   const native = uWS.App();
