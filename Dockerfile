@@ -1,7 +1,10 @@
 # syntax=docker/dockerfile:1
+# Node.js 24 LTS on Debian 13 (trixie) in both stages: its glibc 2.41 loads upstream
+# uWebSockets.js v20.57.0 (src/uws.ts picks it), and the runtime has the same Node ABI and libc
+# as the stage that compiled better-sqlite3. This is the setup .ci/node24 tests (a trixie root with
+# Node 24 from npm); the image itself is not built by CI here (no docker on the CI machine).
 # Build stage: native modules (better-sqlite3) need a compiler; the runtime image does not.
-# Still Node 20: the suite does not pass yet on Node 24 with upstream uWebSockets.js (issue 17).
-FROM node:20-slim AS build
+FROM node:24-trixie-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -13,7 +16,7 @@ COPY src ./src
 COPY machines ./machines
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-slim
+FROM node:24-trixie-slim
 # Production: dev login can never be on, and no demo catalog is loaded into a real database.
 ENV NODE_ENV=production \
     SEED_DEMO=0 \

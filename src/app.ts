@@ -6,10 +6,11 @@ import type { Config } from "./config.js";
 import { buildCore } from "./core.js";
 import { withCors } from "./http/cors.js";
 import { withHead } from "./http/head.js";
+import { withHeadLimit } from "./http/headLimit.js";
 import { registerHttpRoutes } from "./http/routes.js";
 import { registerWebRoutes } from "./http/web.js";
 import type { Logger } from "./log.js";
-import { uwsChoice } from "./uws.js";
+import { MAX_REQUEST_HEAD_BYTES, uwsChoice } from "./uws.js";
 import { publishSeats, QueuePushes } from "./ws/pushes.js";
 import { registerWebSocket } from "./ws/routes.js";
 import { localSessions } from "./ws/sessions.js";
@@ -42,16 +43,24 @@ async function singleServer(config: Config, log: Logger, app: TemplatedApp, opti
 }
 
 export async function startApp(config: Config, log: Logger, options: AppOptions): Promise<RunningApp> {
-  const { uws: uWS, build, node20Refused } = uwsChoice();
-  // Node 20 left its support in April 2026: kept for systems whose glibc the upstream build needs newer than theirs.
-  const runtime = { node: process.versions.node, uws: build, ...(node20Refused ? { node20Refused } : {}) };
+  const { uws: uWS, build, upstreamRefused } = uwsChoice();
+  const runtime = {
+    node: process.versions.node,
+    uws: build,
+    maxRequestHeadBytes: MAX_REQUEST_HEAD_BYTES,
+    ...(upstreamRefused ? { upstreamRefused } : {}),
+  };
+  // Node 20 left its support in April 2026: kept only for systems too old for upstream's build
+  // (glibc before 2.38), where the Node 20 build of uWS is the one that loads.
   if (Number(process.versions.node.split(".")[0]) < 22) {
     log.warn(
       runtime,
-      "running on Node.js 20, which no longer gets security fixes: use Node.js 24 where the system allows it",
+      "running on Node.js 20, which no longer gets security fixes: use Node.js 24 LTS where the system allows it (glibc 2.38 or later)",
     );
   } else log.info(runtime, "uWebSockets.js loaded");
-  const app = uWS.App();
+  const native = uWS.App();
+  // Upstream uWS enforces the request head limit itself (uws.ts); the Node 20 build needs our check.
+  const app = build === "node20 v20.30.0" ? withHeadLimit(native, MAX_REQUEST_HEAD_BYTES) : native;
   const core =
     config.cluster === undefined
       ? await singleServer(config, log, app, options)
@@ -114,7 +123,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions)
         // Let replies of the last commit go out before the sockets close.
         await new Promise((done) => setImmediate(done));
         // close() exists on the native app but not in this build's type declarations.
-        (app as unknown as { close(): void }).close();
+        (native as unknown as { close(): void }).close();
         log.info("closed");
       })();
       return closed;

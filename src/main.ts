@@ -1,5 +1,5 @@
 // Entry point: reads the configuration, starts the server, stops it cleanly on SIGTERM/SIGINT.
-import { startApp } from "./app.js";
+import { type RunningApp, startApp } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import { StartupError } from "./startupError.js";
@@ -14,10 +14,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
-  const app = await startApp(config, log, { onFatal: () => setTimeout(() => process.exit(1), 50) });
-  const shutdown = (signal: string) => {
+  // Handled from before the "listening" line: a supervisor may stop the server the moment it
+  // reads it, and a signal without a handler would kill the process mid-start, uncleanly.
+  let app: RunningApp | undefined;
+  let stopSignal: string | undefined;
+  const shutdown = (running: RunningApp, signal: string) => {
     log.info({ signal }, "shutting down");
-    app.close().then(
+    running.close().then(
       () => process.exit(0),
       (error) => {
         log.error({ err: error }, "shutdown failed");
@@ -25,8 +28,14 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  const onSignal = (signal: string) => {
+    stopSignal ??= signal;
+    if (app) shutdown(app, signal);
+  };
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  app = await startApp(config, log, { onFatal: () => setTimeout(() => process.exit(1), 50) });
+  if (stopSignal !== undefined) shutdown(app, stopSignal);
 }
 
 main().catch((error) => {

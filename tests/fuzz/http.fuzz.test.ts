@@ -237,7 +237,7 @@ test(`${FUZZ_INPUTS} random and adversarial HTTP requests get contract-coded rep
 });
 
 test("malformed HTTP framing (garbage request lines, bad headers, bad chunking) gets a reply or a close, and the server lives on", {
-  timeout: 40_000,
+  timeout: 60_000,
 }, async () => {
   const raw = fc.sample(
     fc.oneof(
@@ -261,11 +261,12 @@ test("malformed HTTP framing (garbage request lines, bad headers, bad chunking) 
         new Promise<string>((done) => {
           const socket = connect(s.port, "127.0.0.1", () => socket.write(bytes));
           let reply = "";
-          // uWS closes a connection that never completes a request after its idle timeout (~10 s).
+          // uWS closes a connection that never completes a request after its idle timeout: ~12 s
+          // measured on the Node 20 build (v20.30), ~32 s on upstream's v20.57 (API.md §12).
           const timer = setTimeout(() => {
             socket.destroy();
             done("hung");
-          }, 20_000);
+          }, 45_000);
           socket.on("data", (chunk) => {
             reply += chunk.toString("latin1");
           });
