@@ -58,7 +58,8 @@ describe("venues over HTTP and WebSocket", () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startServer({ env: { QUEUE_ACTIVE_MAX: "500" } });
+    // 160 fans check in from one address: its budget of new queue tokens is not what this suite tests.
+    server = await startServer({ env: { QUEUE_ACTIVE_MAX: "500", RATE_LIMIT_PER_IP: "0" } });
   });
 
   afterAll(async () => {
