@@ -92,8 +92,14 @@ export class Reservations {
     }
     const category = block.category === undefined ? undefined : schedule.categoryIndex(block.category);
     if (block.category !== undefined && category === undefined) {
-      const names = schedule.layout.categories.map((c) => JSON.stringify(c.name)).join(", ");
-      throw new ApiError("INVALID_ARGUMENT", `category: schedule ${scheduleId} has ${names}, not "${block.category}"`);
+      const { categories } = schedule.layout;
+      // A venue may have 255 categories: the message names the first few.
+      const names = categories.slice(0, 10).map((c) => JSON.stringify(c.name));
+      const more = categories.length > 10 ? ` and ${categories.length - 10} more` : "";
+      throw new ApiError(
+        "INVALID_ARGUMENT",
+        `category: schedule ${scheduleId} has ${names.join(", ")}${more}, not ${JSON.stringify(block.category)}`,
+      );
     }
     const elsewhere = this.holdsElsewhere === undefined ? 0 : await this.holdsElsewhere(userId, now);
     this.assertAllowance(userId, count, elsewhere, now);
