@@ -145,11 +145,24 @@ export class MapZoom {
     const rect = this.box.getBoundingClientRect();
     const ax = (anchor?.x ?? rect.left + rect.width / 2) - rect.left;
     const ay = (anchor?.y ?? rect.top + rect.height / 2) - rect.top;
+    // The seat (or row) under the anchor stays under it: sections re-wrap and row names come and go
+    // between sizes, so scaling the scroll offsets alone would drift.
+    const hit = document
+      .elementFromPoint(rect.left + ax, rect.top + ay)
+      ?.closest<HTMLElement>("[data-seat], [data-row]");
+    const held = hit && this.box.contains(hit) ? hit : undefined;
+    const was = held?.getBoundingClientRect();
     const before = this.pitch();
     const x = this.box.scrollLeft + ax;
     const y = this.box.scrollTop + ay;
     this.apply(next);
-    // The point under the anchor stays there (near enough: headings and row names do not scale).
+    if (held && was && was.width > 0 && was.height > 0) {
+      const now = held.getBoundingClientRect();
+      this.box.scrollLeft += now.left + ((rect.left + ax - was.left) / was.width) * now.width - (rect.left + ax);
+      this.box.scrollTop += now.top + ((rect.top + ay - was.top) / was.height) * now.height - (rect.top + ay);
+      return;
+    }
+    // Nothing under the anchor (the stage, a gap between sections): the offsets in proportion.
     const ratio = this.pitch() / before;
     this.box.scrollLeft = x * ratio - ax;
     this.box.scrollTop = y * ratio - ay;
