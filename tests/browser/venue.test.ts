@@ -32,7 +32,7 @@ const catalog = JSON.parse(readFileSync(resolve(import.meta.dirname, "../../data
 const HALL = catalog.concerts[0].venues[0];
 const STADIUM = catalog.concerts.at(-1).schedules[0].venue;
 
-declare const window: any, document: any, sessionStorage: any;
+declare const window: any, document: any, sessionStorage: any, getComputedStyle: any, requestAnimationFrame: any;
 
 describe.runIf(chromiumAvailable || inCi)("venues on the page in headless Chromium", () => {
   let server: TestServer;
