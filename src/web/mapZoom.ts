@@ -82,7 +82,8 @@ export class MapZoom {
       (event) => {
         const pinch = this.pinch;
         if (!pinch || event.touches.length !== 2) return;
-        event.preventDefault();
+        // Not cancelable once the browser has begun panning with the first finger: it pans on, we still zoom.
+        if (event.cancelable) event.preventDefault();
         // The step nearest to the size the fingers ask for, in proportion (a log scale, as the steps are).
         const wanted = pinch.seatPx * (spread(event.touches) / Math.max(1, pinch.distance));
         let level = 0;
