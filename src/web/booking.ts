@@ -14,7 +14,7 @@ import { MapZoom } from "./mapZoom.js";
 import { errorCode } from "./messages.js";
 import { SeatGrid } from "./seatGrid.js";
 import { updateSession } from "./sessionStore.js";
-import { seatName } from "./venuePlan.js";
+import { type Plan, planOf, seatName } from "./venuePlan.js";
 
 /** Where the fan books: an on-sale's room (its concert id) or the site room (null), and their last picks. */
 export interface BookingPlace {
@@ -28,6 +28,9 @@ export interface OnSaleDirectory {
   loaded(): Promise<void>;
   has(concertId: number): boolean;
 }
+
+/** Plans kept to name held seats on dates not on screen (a stadium's is a few hundred kilobytes). */
+const KEEP_PLANS = 6;
 
 /** Other dates' counts come from schedules.list; the shown date's from its live map. */
 const COUNTS_REFRESH_MS = 10_000;
@@ -53,6 +56,9 @@ export class Booking {
   private schedules: { id: number; startsAt: string; totalSeats: number; availableSeats: number }[] = [];
   private loading: Promise<void> | undefined;
   private readonly releasing = new Set<number>();
+  /** Plans of dates the fan holds seats on, most recent last: after a reload the server names seats by number only. */
+  private readonly plans = new Map<number, Plan>();
+  private readonly askedPlans = new Set<number>();
 
   constructor(
     private readonly connection: Connection,
@@ -70,10 +76,14 @@ export class Booking {
       this.pickSchedule(Number((event.target as HTMLSelectElement).value)).catch((e) => this.fail(e));
     });
     this.layouts = new Layouts(connection);
-    holds.onChange(() => this.syncMine());
-    holds.nameSeats((scheduleId, seatNo) =>
-      scheduleId === this.grid.scheduleId ? seatName(this.grid.plan, seatNo) : undefined,
-    );
+    holds.onChange(() => {
+      this.syncMine();
+      this.learnHeldPlans();
+    });
+    holds.nameSeats((scheduleId, seatNo) => {
+      const plan = scheduleId === this.grid.scheduleId ? this.grid.plan : this.plans.get(scheduleId);
+      return plan ? seatName(plan, seatNo) : undefined;
+    });
     setInterval(() => {
       if (this.window.active && this.concertId !== undefined && !document.hidden) void this.refreshCounts();
     }, COUNTS_REFRESH_MS);
@@ -144,7 +154,11 @@ export class Booking {
     $("booking").dataset.map = "shown";
     $<HTMLSelectElement>("schedule").value = String(scheduleId);
     this.grid.show(map, this.mineOn(scheduleId));
-    if (this.grid.plan) this.best.show(this.grid.plan);
+    if (this.grid.plan) {
+      this.best.show(this.grid.plan);
+      this.keepPlan(scheduleId, this.grid.plan);
+      this.holds.refreshNames();
+    }
     this.markDrawn(scheduleId, arrived);
     this.stopSeatMap = map.onChange((changes) => {
       this.grid.apply(changes);
@@ -207,6 +221,29 @@ export class Booking {
       .all()
       .filter((h) => h.scheduleId === scheduleId)
       .map((h) => h.seatNo);
+  }
+
+  /** Holds on dates whose layout is not known yet (restored after a reload): fetch it (ETag cache) to name them. */
+  private learnHeldPlans(): void {
+    for (const hold of this.holds.all()) {
+      const id = hold.scheduleId;
+      if (hold.name || id === this.grid.scheduleId || this.plans.has(id) || this.askedPlans.has(id)) continue;
+      this.askedPlans.add(id);
+      this.layouts
+        .get(id, hold.concertId, false)
+        .then((layout) => {
+          this.keepPlan(id, planOf(layout));
+          this.holds.refreshNames();
+        })
+        .catch(() => {}) // named by number meanwhile; asked again after the next change of holds
+        .finally(() => this.askedPlans.delete(id));
+    }
+  }
+
+  private keepPlan(scheduleId: number, plan: Plan): void {
+    this.plans.delete(scheduleId);
+    this.plans.set(scheduleId, plan);
+    for (const old of this.plans.keys()) if (this.plans.size > KEEP_PLANS) this.plans.delete(old);
   }
 
   private syncMine(): void {

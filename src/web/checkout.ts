@@ -186,10 +186,12 @@ export class Checkout {
     for (const hold of paid) bySchedule.set(hold.scheduleId, [...(bySchedule.get(hold.scheduleId) ?? []), hold]);
     const list = element("ul");
     for (const [scheduleId, held] of bySchedule) {
-      const seatNos = held.map((h) => h.seatNo).sort((a, b) => a - b);
+      // "seats 5, 6" without a venue; "seats A-12, Stalls; A-13, Stalls" with one.
+      const labels = held.sort((a, b) => a.seatNo - b.seatNo).map((h) => this.holds.nameOf(h).replace(/^seat /, ""));
+      const separator = labels.some((label) => label.includes(",")) ? "; " : ", ";
       const where = this.catalog.describeSchedule(scheduleId, held[0]!.concertId);
       list.append(
-        element("li", undefined, `${where}: ${seatNos.length === 1 ? "seat" : "seats"} ${seatNos.join(", ")}`),
+        element("li", undefined, `${where}: ${labels.length === 1 ? "seat" : "seats"} ${labels.join(separator)}`),
       );
     }
     receipt.replaceChildren(

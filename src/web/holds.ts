@@ -22,7 +22,10 @@ const EXPIRING_MS = 60_000;
 
 export class Holds {
   private readonly byId = new Map<number, Hold>();
-  private readonly items = new Map<number, { item: HTMLLIElement; left: HTMLElement }>();
+  private readonly items = new Map<
+    number,
+    { item: HTMLLIElement; left: HTMLElement; what: HTMLElement; release: HTMLElement; name: string }
+  >();
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -68,8 +71,25 @@ export class Holds {
 
   private namer: ((scheduleId: number, seatNo: number) => string | undefined) | undefined;
 
-  private nameOf(hold: Hold): string {
+  /** "seat B-12, Stalls" where the seat's venue is known, else "seat 12". */
+  nameOf(hold: Hold): string {
     return hold.name ?? this.namer?.(hold.scheduleId, hold.seatNo) ?? `seat ${hold.seatNo}`;
+  }
+
+  /** The namer knows more seats now (a date's layout came): the list says their labels. */
+  refreshNames(): void {
+    for (const hold of this.byId.values()) {
+      const entry = this.items.get(hold.reservationId);
+      const name = this.nameOf(hold);
+      if (!entry || entry.name === name) continue;
+      entry.name = name;
+      entry.what.textContent = this.seatText(hold, name);
+      entry.release.setAttribute("aria-label", `Release ${name}`);
+    }
+  }
+
+  private seatText(hold: Hold, name: string): string {
+    return `${name[0]!.toUpperCase()}${name.slice(1)} · ${won(hold.price)}`;
   }
 
   remove(reservationIds: Iterable<number>): void {
@@ -102,7 +122,7 @@ export class Holds {
     const item = element("li", "hold");
     item.dataset.reservation = String(hold.reservationId);
     const name = this.nameOf(hold);
-    const what = element("span", "hold-seat", `${name[0]!.toUpperCase()}${name.slice(1)} · ${won(hold.price)}`);
+    const what = element("span", "hold-seat", this.seatText(hold, name));
     const where = element("span", "hold-where", this.catalog.describeSchedule(hold.scheduleId, hold.concertId));
     const left = element("span", "countdown");
     const release = element("button", "secondary", "Release");
@@ -112,7 +132,7 @@ export class Holds {
     const row = element("span", "hold-row");
     row.append(what, release);
     item.append(row, where, left);
-    this.items.set(hold.reservationId, { item, left });
+    this.items.set(hold.reservationId, { item, left, what, release, name });
     return item;
   }
 

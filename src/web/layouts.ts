@@ -30,7 +30,8 @@ export class Layouts {
 
   constructor(private readonly connection: Connection) {}
 
-  async get(scheduleId: number, concertId: number | undefined): Promise<LayoutDocument> {
+  /** `record: false` for a layout fetched aside (to name held seats), which says nothing of the map's source. */
+  async get(scheduleId: number, concertId: number | undefined, record = true): Promise<LayoutDocument> {
     const guess =
       this.stored.bySchedule[scheduleId] ?? (concertId === undefined ? undefined : this.stored.byConcert[concertId]);
     const known = guess === undefined ? undefined : this.find(guess);
@@ -41,22 +42,22 @@ export class Layouts {
     let layout: LayoutDocument;
     if ("layout" in reply) {
       layout = reply.layout;
-      this.lastSource = "fetched";
+      if (record) this.lastSource = "fetched";
     } else {
       const cached = this.find(reply.etag);
       // notModified names an ETag we sent, so it is cached; a storage cleared meanwhile asks again.
-      if (!cached) return this.refetch(scheduleId, concertId);
+      if (!cached) return this.refetch(scheduleId, concertId, record);
       layout = cached;
-      this.lastSource = "cached";
+      if (record) this.lastSource = "cached";
     }
     this.remember(scheduleId, concertId, reply.etag, layout);
     return layout;
   }
 
-  private async refetch(scheduleId: number, concertId: number | undefined): Promise<LayoutDocument> {
+  private async refetch(scheduleId: number, concertId: number | undefined, record: boolean): Promise<LayoutDocument> {
     const reply = await this.connection.request("seats.layout", { scheduleId });
     if (!("layout" in reply)) throw new Error("seats.layout answered notModified without an etag");
-    this.lastSource = "fetched";
+    if (record) this.lastSource = "fetched";
     this.remember(scheduleId, concertId, reply.etag, reply.layout);
     return reply.layout;
   }

@@ -1,5 +1,7 @@
 // Zoom and pan of the seat map: seat sizes in steps (−, +, Fit, Ctrl+wheel or a touchpad pinch),
 // panning by the map box's own scrolling (touch, wheel, scroll bars) or by dragging with a mouse.
+// A two-finger pinch on the map zooms the map (touch-action leaves only panning to the browser), in
+// the same steps, around the point between the fingers.
 // Below the size where a seat is a fair target, a click zooms in on the seat instead of holding it.
 import type { Plan } from "./venuePlan.js";
 
@@ -16,6 +18,8 @@ export class MapZoom {
   private level = 4;
   private plan: Plan | undefined;
   private drag: { x: number; y: number; left: number; top: number; moved: boolean } | undefined;
+  /** A two-finger pinch in progress: the fingers' distance and the seat size when it started, where they are now. */
+  private pinch: { distance: number; seatPx: number; at: { x: number; y: number } } | undefined;
   /** A drag that panned ends in a click that must not pick a seat. */
   private swallowClick = false;
 
@@ -59,6 +63,47 @@ export class MapZoom {
     };
     box.addEventListener("pointerup", endDrag);
     box.addEventListener("pointercancel", endDrag);
+    this.listenForPinch();
+  }
+
+  /** Touch events, not pointer events: the two fingers arrive together, and preventDefault stops the browser panning meanwhile. */
+  private listenForPinch(): void {
+    const box = this.box;
+    box.addEventListener(
+      "touchstart",
+      (event) => {
+        if (event.touches.length !== 2) return;
+        this.pinch = { distance: spread(event.touches), seatPx: this.seatPx, at: midpoint(event.touches) };
+      },
+      { passive: true },
+    );
+    box.addEventListener(
+      "touchmove",
+      (event) => {
+        const pinch = this.pinch;
+        if (!pinch || event.touches.length !== 2) return;
+        // Not cancelable once the browser has begun panning with the first finger: it pans on, we still zoom.
+        if (event.cancelable) event.preventDefault();
+        // The step nearest to the size the fingers ask for, in proportion (a log scale, as the steps are).
+        const wanted = pinch.seatPx * (spread(event.touches) / Math.max(1, pinch.distance));
+        let level = 0;
+        SEAT_SIZES.forEach((px, at) => {
+          if (Math.abs(Math.log(px / wanted)) < Math.abs(Math.log(SEAT_SIZES[level]! / wanted))) level = at;
+        });
+        // Fingers that move together pan the map with them (the browser's panning is off meanwhile).
+        const at = midpoint(event.touches);
+        this.box.scrollLeft -= at.x - pinch.at.x;
+        this.box.scrollTop -= at.y - pinch.at.y;
+        pinch.at = at;
+        this.set(level, at);
+      },
+      { passive: false },
+    );
+    const endPinch = (event: TouchEvent) => {
+      if (event.touches.length < 2) this.pinch = undefined;
+    };
+    box.addEventListener("touchend", endPinch);
+    box.addEventListener("touchcancel", endPinch);
   }
 
   get seatPx(): number {
@@ -80,7 +125,7 @@ export class MapZoom {
     this.plan = plan;
     const fit = this.fitLevel();
     let level: number;
-    if (plan.single) level = SEAT_SIZES.indexOf(28);
+    if (plan.single && !plan.lined) level = SEAT_SIZES.indexOf(28);
     else if (plan.seatCount > LARGE_VENUE) level = Math.min(fit, SEAT_SIZES.indexOf(28));
     else level = Math.min(Math.max(fit, this.selectLevel()), SEAT_SIZES.indexOf(28));
     this.apply(level);
@@ -101,11 +146,24 @@ export class MapZoom {
     const rect = this.box.getBoundingClientRect();
     const ax = (anchor?.x ?? rect.left + rect.width / 2) - rect.left;
     const ay = (anchor?.y ?? rect.top + rect.height / 2) - rect.top;
+    // The seat (or row) under the anchor stays under it: sections re-wrap and row names come and go
+    // between sizes, so scaling the scroll offsets alone would drift.
+    const hit = document
+      .elementFromPoint(rect.left + ax, rect.top + ay)
+      ?.closest<HTMLElement>("[data-seat], [data-row]");
+    const held = hit && this.box.contains(hit) ? hit : undefined;
+    const was = held?.getBoundingClientRect();
     const before = this.pitch();
     const x = this.box.scrollLeft + ax;
     const y = this.box.scrollTop + ay;
     this.apply(next);
-    // The point under the anchor stays there (near enough: headings and row names do not scale).
+    if (held && was && was.width > 0 && was.height > 0) {
+      const now = held.getBoundingClientRect();
+      this.box.scrollLeft += now.left + ((rect.left + ax - was.left) / was.width) * now.width - (rect.left + ax);
+      this.box.scrollTop += now.top + ((rect.top + ay - was.top) / was.height) * now.height - (rect.top + ay);
+      return;
+    }
+    // Nothing under the anchor (the stage, a gap between sections): the offsets in proportion.
     const ratio = this.pitch() / before;
     this.box.scrollLeft = x * ratio - ax;
     this.box.scrollTop = y * ratio - ay;
@@ -117,6 +175,7 @@ export class MapZoom {
     this.box.style.setProperty("--seat", `${px}px`);
     this.box.style.setProperty("--gap", `${gapFor(px)}px`);
     this.box.dataset.zoom = px >= LABELS_FROM ? "labels" : "overview";
+    this.box.dataset.seatPx = String(px);
     this.box.toggleAttribute("data-selectable", this.selectable);
     this.controls.in.disabled = level === SEAT_SIZES.length - 1;
     this.controls.out.disabled = level === 0;
@@ -150,4 +209,14 @@ export class MapZoom {
     });
     return fit;
   }
+}
+
+function spread(touches: TouchList): number {
+  const [a, b] = [touches[0]!, touches[1]!];
+  return Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY);
+}
+
+function midpoint(touches: TouchList): { x: number; y: number } {
+  const [a, b] = [touches[0]!, touches[1]!];
+  return { x: (a.clientX + b.clientX) / 2, y: (a.clientY + b.clientY) / 2 };
 }

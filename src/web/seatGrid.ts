@@ -4,14 +4,21 @@
 // without a venue is today's wrapping grid of numbered seats. Buttons are real DOM for keyboards
 // and screen readers; a large venue makes a row's buttons only when the row comes near the visible
 // part of the map (IntersectionObserver), and rows skip layout and paint off screen
-// (content-visibility), so a 50,000-seat stadium opens as fast as a hall.
+// (content-visibility), so a 50,000-seat stadium opens as fast as a hall; a row far from the view
+// drops its buttons again, so panning across the whole stadium does not pile them up. A large
+// schedule without a venue is drawn in lines of a fixed number of seats, made the same way.
 import type { LayoutDocument, SeatChange, SeatMap, SeatStatus } from "../client/index.js";
 import { count, won } from "./format.js";
 import { LARGE_VENUE, type MapZoom } from "./mapZoom.js";
-import { labelOf, type Plan, planOf, positionOf } from "./venuePlan.js";
+import { labelOf, linedPlan, type Plan, planOf, positionOf } from "./venuePlan.js";
 
 /** Category colours in app.css: data-cat 0..7, repeating after that. */
 export const CATEGORY_COLOURS = 8;
+
+/** Seats per line of a large schedule without a venue (a fixed width, so that a line can be made alone). */
+const SEATS_PER_LINE = 40;
+/** A made row this far outside the map box (in box sizes) drops its buttons; rows are made 300 px before they show. */
+const DROP_BEYOND = "200%";
 
 const escapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
 const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => escapes[c]!);
@@ -29,7 +36,9 @@ export class SeatGrid {
   private buttons: (HTMLButtonElement | undefined)[] = [];
   private rowBoxes: HTMLElement[] = [];
   private filled = new Uint8Array(0);
+  /** Makes rows near the view; drops made rows far from it (large schedules only). */
   private observer: IntersectionObserver | undefined;
+  private recycler: IntersectionObserver | undefined;
   private focused = 0;
   private map: SeatMap | undefined;
   plan: Plan | undefined;
@@ -60,28 +69,37 @@ export class SeatGrid {
 
   show(map: SeatMap, mine: Iterable<number>): void {
     this.observer?.disconnect();
+    this.recycler?.disconnect();
+    this.observer = this.recycler = undefined;
     this.map = map;
-    const plan = planOf(map.layout ?? singleRowLayout(map));
+    let plan = planOf(map.layout ?? singleRowLayout(map));
+    if (plan.single && plan.seatCount > LARGE_VENUE) plan = linedPlan(plan, SEATS_PER_LINE);
     this.plan = plan;
+    const wrapping = plan.single && !plan.lined;
     this.mine.clear();
     this.pending.clear();
     for (const no of mine) this.mine.add(no);
     this.focused = 0;
     this.buttons = new Array(plan.seatCount);
     this.filled = new Uint8Array(plan.rows.length);
-    this.container.dataset.kind = plan.single ? "single" : "venue";
+    this.container.dataset.kind = wrapping ? "single" : "venue";
+    this.container.toggleAttribute("data-lined", plan.lined === true);
     const stage = `<div class="stage" aria-hidden="true">Stage</div>`;
-    this.container.innerHTML = plan.single
+    this.container.innerHTML = wrapping
       ? `${stage}<div class="single-grid" data-row="0"></div>`
       : `<div class="venue">${stage}${this.venueHtml(plan)}</div>`;
     // The venue is at least as wide as its widest row, so that the stage stays centred over it.
     this.container.style.setProperty("--widest", String(plan.widestRow));
     this.rowBoxes = Array.from(this.container.querySelectorAll<HTMLElement>("[data-row]"));
-    const lazy = plan.seatCount > LARGE_VENUE && !plan.single;
+    const lazy = plan.seatCount > LARGE_VENUE && !wrapping;
     if (lazy) {
       this.observer = new IntersectionObserver((entries) => this.onVisible(entries), {
         root: this.container,
         rootMargin: "300px",
+      });
+      this.recycler = new IntersectionObserver((entries) => this.onFar(entries), {
+        root: this.container,
+        rootMargin: DROP_BEYOND,
       });
     }
     for (const [index, box] of this.rowBoxes.entries()) {
@@ -98,6 +116,7 @@ export class SeatGrid {
   /** No map (the window ended before one could be loaded): say why instead. */
   clear(reason: string): void {
     this.observer?.disconnect();
+    this.recycler?.disconnect();
     this.map = undefined;
     this.plan = undefined;
     this.buttons = [];
@@ -138,6 +157,11 @@ export class SeatGrid {
       if (name) html.push(`<h4 class="section-name" aria-hidden="true">${name}</h4>`);
       for (const row of section.rows) {
         const rowName = escapeHtml(row.name);
+        if (plan.lined) {
+          const group = `seats ${row.first} to ${row.first + row.count - 1}`;
+          html.push(`<div class="row-seats" role="group" aria-label="${group}" data-row="${row.index}"></div>`);
+          continue;
+        }
         const group = [name, rowName ? `row ${rowName}` : ""].filter(Boolean).join(", ");
         html.push(
           `<div class="vrow"><span class="row-name" aria-hidden="true">${rowName}</span>`,
@@ -160,6 +184,31 @@ export class SeatGrid {
     }
   }
 
+  private onFar(entries: IntersectionObserverEntry[]): void {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) this.drop(Number((entry.target as HTMLElement).dataset.row));
+    }
+  }
+
+  /**
+   * A row far from the view gives its buttons back (its box keeps its size); it is made again, in
+   * the seats' state then, when it nears the view. Never the row of the tab stop or of the focus.
+   */
+  private drop(index: number): void {
+    const plan = this.plan;
+    const row = plan?.rows[index];
+    const box = this.rowBoxes[index];
+    if (!plan || !row || !box || !this.filled[index]) return;
+    const first = row.first - 1;
+    if (this.focused >= first && this.focused < first + row.count) return;
+    if (box.contains(document.activeElement)) return;
+    box.replaceChildren();
+    this.buttons.fill(undefined, first, first + row.count);
+    this.filled[index] = 0;
+    this.recycler?.unobserve(box);
+    this.observer?.observe(box);
+  }
+
   /** Makes a row's buttons, in the seats' current state. */
   private fill(index: number): void {
     const plan = this.plan;
@@ -172,6 +221,7 @@ export class SeatGrid {
     box.innerHTML = html.join("");
     const made = box.children;
     for (let k = 0; k < made.length; k++) this.buttons[row.first - 1 + k] = made[k] as HTMLButtonElement;
+    this.recycler?.observe(box);
   }
 
   private seatHtml(plan: Plan, no: number): string {
@@ -253,15 +303,16 @@ export class SeatGrid {
     else if (event.key === "ArrowLeft") target = at - 1;
     else if (event.key === "ArrowUp" || event.key === "ArrowDown") {
       const up = event.key === "ArrowUp";
-      if (plan.single) target = at + (up ? -1 : 1) * this.columns();
+      if (plan.single && !plan.lined) target = at + (up ? -1 : 1) * this.columns();
       else {
         // Rows are centred: the seat above is at the same distance from the middle.
         const next = plan.rows[row.index + (up ? -1 : 1)];
         const k = at - (row.first - 1) + Math.round(((next?.count ?? 0) - row.count) / 2);
         target = next ? next.first - 1 + Math.max(0, Math.min(next.count - 1, k)) : at;
       }
-    } else if (event.key === "Home") target = plan.single ? 0 : row.first - 1;
-    else if (event.key === "End") target = plan.single ? plan.seatCount - 1 : row.first - 1 + row.count - 1;
+    } else if (event.key === "Home") target = plan.single && !plan.lined ? 0 : row.first - 1;
+    else if (event.key === "End")
+      target = plan.single && !plan.lined ? plan.seatCount - 1 : row.first - 1 + row.count - 1;
     if (target === undefined) return;
     event.preventDefault();
     this.moveFocus(Math.max(0, Math.min(plan.seatCount - 1, target)), true);

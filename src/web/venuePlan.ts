@@ -18,6 +18,8 @@ export interface Plan {
   rows: PlanRow[];
   /** A schedule without a venue: one unnamed row, drawn as today's wrapping grid of numbers. */
   single: boolean;
+  /** A large schedule without a venue, drawn in lines of a fixed number of seats (rows without names) so that they can be made lazily. */
+  lined?: boolean;
   /** Each seat's row index, category index and accessible flag, at seatNo − 1. */
   rowOf: Uint32Array;
   category: Uint8Array;
@@ -60,6 +62,25 @@ export function planOf(layout: LayoutDocument): Plan {
     category,
     accessible,
     widestRow,
+  };
+}
+
+/** A schedule without a venue cut into lines of `perLine` seats: one section, rows without names, seats still named by number. */
+export function linedPlan(plan: Plan, perLine: number): Plan {
+  const rows: PlanRow[] = [];
+  const rowOf = new Uint32Array(plan.seatCount);
+  for (let first = 1; first <= plan.seatCount; first += perLine) {
+    const count = Math.min(perLine, plan.seatCount - first + 1);
+    rowOf.fill(rows.length, first - 1, first - 1 + count);
+    rows.push({ index: rows.length, section: 0, name: "", first, count });
+  }
+  return {
+    ...plan,
+    sections: [{ name: "", rows }],
+    rows,
+    rowOf,
+    lined: true,
+    widestRow: Math.min(perLine, plan.seatCount),
   };
 }
 

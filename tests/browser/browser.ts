@@ -57,9 +57,11 @@ export async function openPage(
   url: string,
   name: string,
   viewport: { width: number; height: number } = DESKTOP,
+  /** A phone's touch screen: touch events, a coarse pointer, and the page's viewport meta obeyed. */
+  touch = false,
 ): Promise<Visitor> {
   const observed: Observed = { violations: [], consoleErrors: [], sockets: 0, framesSent: [], responses: [] };
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, ...(touch ? { hasTouch: true, isMobile: true } : {}) });
   // Runs before the page's own script (and is not subject to its CSP): reports every violation.
   await context.exposeBinding("reportViolation", (_source, text: string) =>
     observed.violations.push(`${name}: ${text}`),
