@@ -5,8 +5,9 @@ import { ApiError } from "../errors.js";
 import { immutable } from "../immutable.js";
 import type { Commits } from "../store/commitQueue.js";
 import type { ConcertRow, OnSaleRow, ScheduleRow, Store, VenueRow } from "../store/store.js";
+import { layoutFromDocument } from "../venues/document.js";
 import { type SeatLayout, singleRowLayout } from "../venues/layout.js";
-import { layoutDocument, layoutFromDocument } from "../venues/snapshot.js";
+import { layoutDocument } from "../venues/snapshot.js";
 import type { IdSource } from "./ids.js";
 import type { ScheduleActor } from "./schedule.js";
 

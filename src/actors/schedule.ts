@@ -11,9 +11,10 @@ import {
 import { immutable } from "../immutable.js";
 import type { ScheduleRow } from "../store/store.js";
 import { type BestAvailableFilter, bestAvailable } from "../venues/bestAvailable.js";
+import type { LayoutDocument } from "../venues/document.js";
 import type { SeatLayout } from "../venues/layout.js";
 import { type SeatPlace, type SeatsView, seatsViewOf } from "../venues/seatsView.js";
-import { type CompactSeats, compactSeats, type LayoutDocument, layoutDocument } from "../venues/snapshot.js";
+import { type CompactSeats, compactSeats, layoutDocument } from "../venues/snapshot.js";
 import { isUnnamedSingleRow, seatFacts } from "../venues/venue.js";
 
 /** seats.list with `compact`: statuses packed 2 bits per seat (base64), drawn on the layout named by its ETag. */

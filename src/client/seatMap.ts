@@ -1,34 +1,23 @@
 // A live copy of one schedule's seat map: a snapshot plus the versioned pushes that follow it.
+import { layoutFromDocument, unpackStatuses } from "../venues/document.js";
 import type { CompactSeatsView, ResultOf, SeatStatus, SeatsPush, SeatsView } from "./types.js";
 
 /** A schedule's layout document (seats.layout): what a client draws its seats on. */
 export type LayoutDocument = Extract<ResultOf<"seats.layout">, { layout: unknown }>["layout"];
 
-const STATUS_OF_BITS: readonly SeatStatus[] = ["available", "held", "sold", "sold"];
+/** Indexed by status byte (machines/schedule.ts: 0 available, 1 held, 2 sold). */
+const STATUS_NAMES: readonly SeatStatus[] = ["available", "held", "sold"];
 
 /** The statuses of a compact snapshot (2 bits per seat, base64), one per seat. */
 export function unpackCompactStatuses(view: CompactSeatsView): SeatStatus[] {
   const bytes = Uint8Array.from(atob(view.statuses), (c) => c.charCodeAt(0));
-  if (bytes.length !== (view.seatCount + 3) >> 2) throw new RangeError("compact statuses do not match seatCount");
-  const status: SeatStatus[] = new Array(view.seatCount);
-  for (let i = 0; i < view.seatCount; i++) status[i] = STATUS_OF_BITS[(bytes[i >> 2]! >> ((i & 3) << 1)) & 3]!;
-  return status;
+  return Array.from(unpackStatuses(bytes, view.seatCount), (byte) => STATUS_NAMES[byte] ?? "sold");
 }
 
 /** Each seat's price (its category's), from a layout document. */
 export function pricesOf(layout: LayoutDocument): number[] {
-  const price: number[] = new Array(layout.seatCount).fill(0);
-  for (const section of layout.sections) {
-    for (const row of section.rows) {
-      const runs = typeof row.category === "number" ? [row.category, row.count] : row.category;
-      let at = row.first - 1;
-      for (let r = 0; r < runs.length; r += 2) {
-        price.fill(layout.categories[runs[r]!]!.price, at, at + runs[r + 1]!);
-        at += runs[r + 1]!;
-      }
-    }
-  }
-  return price;
+  const prices = layout.categories.map((c) => c.price);
+  return Array.from(layoutFromDocument(layout).category, (index) => prices[index]!);
 }
 
 export interface SeatChange {

@@ -2,6 +2,7 @@
 // each seat's row, category and accessibility in packed arrays (a 50,000-seat stadium is a few
 // hundred kilobytes), and the words a seat is named by.
 import type { LayoutDocument } from "../client/index.js";
+import { layoutFromDocument } from "../venues/document.js";
 
 export interface PlanRow {
   index: number;
@@ -28,9 +29,8 @@ export interface Plan {
 }
 
 export function planOf(layout: LayoutDocument): Plan {
+  const { category, accessible } = layoutFromDocument(layout);
   const rowOf = new Uint32Array(layout.seatCount);
-  const category = new Uint8Array(layout.seatCount);
-  const accessible = new Uint8Array(layout.seatCount);
   const rows: PlanRow[] = [];
   let widestRow = 0;
   const sections = layout.sections.map((section, s) => ({
@@ -41,13 +41,6 @@ export function planOf(layout: LayoutDocument): Plan {
       widestRow = Math.max(widestRow, row.count);
       const from = row.first - 1;
       rowOf.fill(planRow.index, from, from + row.count);
-      const runs = typeof row.category === "number" ? [row.category, row.count] : row.category;
-      for (let r = 0, at = from; r < runs.length; at += runs[r + 1]!, r += 2) {
-        category.fill(runs[r]!, at, at + runs[r + 1]!);
-      }
-      const marks = row.accessible ?? [];
-      for (let r = 0; r < marks.length; r += 2)
-        accessible.fill(1, from + marks[r]! - 1, from + marks[r]! - 1 + marks[r + 1]!);
       return planRow;
     }),
   }));

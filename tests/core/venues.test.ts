@@ -4,7 +4,7 @@
 // oracle (fast-check).
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { layoutFromDocument, unpackStatuses } from "../../src/venues/snapshot.js";
+import { layoutFromDocument, unpackStatuses } from "../../src/venues/document.js";
 import { codeOf, type InProcess, startCore } from "../helpers/core.js";
 import { arbitraryVenue, oracle } from "../helpers/venues.js";
 

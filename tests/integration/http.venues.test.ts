@@ -2,7 +2,7 @@
 // by its ETag (HTTP 304, WebSocket notModified), compact snapshots over both transports with their
 // MessagePack size, reservations.best under concurrency, and venue holds across a kill -9.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unpackStatuses } from "../../src/venues/snapshot.js";
+import { unpackStatuses } from "../../src/venues/document.js";
 import { activeToken, adminHeaders, expectError, http, uniqueIds, WsClient } from "../helpers/client.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 

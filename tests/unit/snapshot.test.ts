@@ -2,14 +2,9 @@ import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { SEAT_AVAILABLE, SEAT_HELD, SEAT_SOLD } from "../../machines/schedule.js";
+import { layoutFromDocument, packedStatuses, unpackStatuses } from "../../src/venues/document.js";
 import { singleRowLayout } from "../../src/venues/layout.js";
-import {
-  compactSeats,
-  layoutDocument,
-  layoutFromDocument,
-  packedStatuses,
-  unpackStatuses,
-} from "../../src/venues/snapshot.js";
+import { compactSeats, layoutDocument } from "../../src/venues/snapshot.js";
 import { layoutOf, venueSchema } from "../../src/venues/venue.js";
 import { arbitraryVenue } from "../helpers/venues.js";
 
